@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "talos",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "talos", targets: ["TalosCLI"]),
+        .library(name: "TalosCore", targets: ["TalosCore"]),
+        .library(name: "TalosTesting", targets: ["TalosTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "TalosCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TalosHost",
+            dependencies: [
+                "TalosCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CTalosOpenSSL",
+            path: "Sources/Plugins/CTalosOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "TalosOpenSSL",
+            dependencies: ["TalosCore", "CTalosOpenSSL"],
+            path: "Sources/Plugins/TalosOpenSSL",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TalosSQLite",
+            dependencies: [
+                "TalosCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Plugins/TalosSQLite",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TalosPlugins",
+            dependencies: ["TalosCore", "TalosSQLite", "TalosOpenSSL"],
+            path: "Sources/Plugins/TalosPlugins",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TalosTesting",
+            dependencies: ["TalosCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TalosCLI",
+            dependencies: [
+                "TalosCore",
+                "TalosHost",
+                "TalosPlugins",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosCoreTests",
+            dependencies: ["TalosCore", "TalosTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosOpenSSLTests",
+            dependencies: ["TalosCore", "TalosOpenSSL", "TalosTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosSQLiteTests",
+            dependencies: ["TalosCore", "TalosSQLite", "TalosOpenSSL", "TalosTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosHostTests",
+            dependencies: [
+                "TalosCore", "TalosHost", "TalosPlugins", "TalosTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,11 @@
+public import TalosCore
+import TalosOpenSSL
+import TalosSQLite
+
+extension BackendRegistry {
+    /// Every backend compiled into this build: the one list a new backend is added to.
+    public static let builtIn = BackendRegistry(
+        storage: [.sqlite],
+        crypto: [.openssl]
+    )
+}

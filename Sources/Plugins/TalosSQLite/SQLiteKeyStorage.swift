@@ -1,0 +1,242 @@
+internal import GRDB
+import Logging
+import TalosCore
+
+/// `KeyStorage` on a SQLite file: WAL mode, one writer connection, readers in parallel.
+final class SQLiteKeyStorage: KeyStorage {
+    let writer: any DatabaseWriter
+    private let logger: Logger
+
+    init(dsn: String, logger: Logger) throws {
+        let path = try SQLiteDSN.path(dsn)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.label = "talos"
+        do {
+            writer = path == ":memory:"
+                ? try DatabaseQueue(configuration: configuration)
+                : try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw translate(error)
+        }
+        self.logger = logger
+    }
+
+    private static let columns = """
+        nid, kind, key_id, name, actor_id, scopes, status, create_time, update_time, expire_time, last_used_time, \
+        metadata, rate_limit_quota, rate_limit_window, allowed_cidrs, revocation_reason, revocation_description, \
+        visibility, request_id
+        """
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await writer.read(body) } catch { throw translate(error) }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await writer.write(body) } catch let error as DatabaseError { throw translate(error) }
+    }
+
+    func insert(_ key: APIKey) async throws -> InsertOutcome {
+        do {
+            return try await write { db in
+                try Self.insert(key, db)
+                return .created(key)
+            }
+        } catch let error as StorageError where error.isDuplicate && error.detail.contains("request_id") {
+            guard let requestID = key.requestID,
+                let existing = try await fetch(kind: key.kind, nid: key.nid, requestID: requestID)
+            else { throw error }
+            return .replayed(existing)
+        }
+    }
+
+    private static func insert(_ key: APIKey, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO api_keys (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: StatementArguments(row(key))
+        )
+    }
+
+    private static func row(_ key: APIKey) -> [(any DatabaseValueConvertible)?] {
+        [
+            key.nid, key.kind.rawValue, key.keyID, key.name, key.actorID,
+            JSONValue.array(key.scopes.map(JSONValue.string)).compactString, key.storedStatus.rawValue,
+            key.createTime.microseconds, key.updateTime.microseconds, key.expireTime?.microseconds,
+            key.lastUsedTime?.microseconds, JSONValue.object(key.metadata).compactString, key.rateLimitPolicy?.quota,
+            key.rateLimitPolicy?.windowSeconds, JSONValue.array(key.allowedCIDRs.map(JSONValue.string)).compactString,
+            key.revocationReason?.rawValue, key.revocationDescription, key.visibility.rawValue, key.requestID,
+        ]
+    }
+
+    private static func update(_ key: APIKey, _ db: Database) throws {
+        let values = row(key)
+        try db.execute(
+            sql: """
+                UPDATE api_keys SET name = ?, actor_id = ?, scopes = ?, status = ?, create_time = ?, update_time = ?, \
+                expire_time = ?, last_used_time = ?, metadata = ?, rate_limit_quota = ?, rate_limit_window = ?, \
+                allowed_cidrs = ?, revocation_reason = ?, revocation_description = ?, visibility = ?, request_id = ? \
+                WHERE nid = ? AND kind = ? AND key_id = ?
+                """,
+            arguments: StatementArguments(Array(values[3...]) + Array(values[0..<3]))
+        )
+    }
+
+    private static func decode(_ row: Row) throws -> APIKey {
+        func strings(_ text: String) throws -> [String] {
+            guard case .array(let items) = try JSONValue.parse(text) else { throw StorageError.other("corrupt JSON array") }
+            return items.compactMap(\.stringValue)
+        }
+        let metadataText: String = row["metadata"]
+        let metadata = (try? JSONValue.parse(metadataText))?.objectValue ?? [:]
+        let quota: Int64? = row["rate_limit_quota"]
+        let window: Int64? = row["rate_limit_window"]
+        return APIKey(
+            kind: KeyKind(rawValue: row["kind"]) ?? .issued,
+            nid: row["nid"], keyID: row["key_id"], name: row["name"], actorID: row["actor_id"],
+            scopes: try strings(row["scopes"]),
+            storedStatus: KeyStatus(rawValue: row["status"]) ?? .unspecified,
+            createTime: Timestamp(microseconds: row["create_time"]),
+            updateTime: Timestamp(microseconds: row["update_time"]),
+            expireTime: (row["expire_time"] as Int64?).map(Timestamp.init(microseconds:)),
+            lastUsedTime: (row["last_used_time"] as Int64?).map(Timestamp.init(microseconds:)),
+            metadata: metadata,
+            rateLimitPolicy: quota.flatMap { quota in window.map { RateLimitPolicy(quota: quota, windowSeconds: $0) } },
+            allowedCIDRs: try strings(row["allowed_cidrs"]),
+            revocationReason: (row["revocation_reason"] as Int?).flatMap(RevocationReason.init(rawValue:)),
+            revocationDescription: row["revocation_description"],
+            visibility: KeyVisibility(rawValue: row["visibility"]) ?? .secret,
+            requestID: row["request_id"]
+        )
+    }
+
+    private static func fetchOne(_ db: Database, kind: KeyKind, nid: String, keyID: String) throws -> APIKey? {
+        try Row.fetchOne(
+            db, sql: "SELECT \(columns) FROM api_keys WHERE nid = ? AND kind = ? AND key_id = ?",
+            arguments: [nid, kind.rawValue, keyID]
+        ).map(decode)
+    }
+
+    func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
+        try await read { db in try Self.fetchOne(db, kind: kind, nid: nid, keyID: keyID) }
+    }
+
+    func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.columns) FROM api_keys WHERE nid = ? AND kind = ? AND request_id = ?",
+                arguments: [nid, kind.rawValue, requestID]
+            ).map(Self.decode)
+        }
+    }
+
+    func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
+        guard !keyIDs.isEmpty else { return [] }
+        if keyIDs.count == 1 {
+            return try await fetch(kind: kind, nid: nid, keyID: keyIDs[0]).map { [$0] } ?? []
+        }
+        return try await read { db in
+            let placeholders = Array(repeating: "?", count: keyIDs.count).joined(separator: ", ")
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.columns) FROM api_keys WHERE nid = ? AND kind = ? AND key_id IN (\(placeholders))",
+                arguments: StatementArguments([nid, kind.rawValue] + keyIDs)
+            ).map(Self.decode)
+        }
+    }
+
+    func list(_ query: ListQuery) async throws -> [APIKey] {
+        try await read { db in
+            var sql = "SELECT \(Self.columns) FROM api_keys WHERE nid = ? AND kind = ?"
+            var arguments: [(any DatabaseValueConvertible)?] = [query.nid, query.kind.rawValue]
+            if let actorID = query.actorID {
+                sql += " AND actor_id = ?"
+                arguments.append(actorID)
+            }
+            switch query.status {
+            case .active?:
+                sql += " AND status = ? AND (expire_time IS NULL OR expire_time > ?)"
+                arguments += [KeyStatus.active.rawValue, query.now.microseconds]
+            case .expired?:
+                sql += " AND status = ? AND expire_time IS NOT NULL AND expire_time <= ?"
+                arguments += [KeyStatus.active.rawValue, query.now.microseconds]
+            case .revoked?:
+                sql += " AND status = ?"
+                arguments.append(KeyStatus.revoked.rawValue)
+            default: break
+            }
+            if let after = query.after {
+                sql += " AND key_id > ?"
+                arguments.append(after)
+            }
+            sql += " ORDER BY key_id LIMIT ?"
+            arguments.append(query.limit)
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.decode)
+        }
+    }
+
+    func modify(
+        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+    ) async throws -> APIKey? {
+        try await withoutActuallyEscaping(transform) { transform in
+            let transform = UncheckedSendable(transform)
+            return try await write { db in
+                guard let key = try Self.fetchOne(db, kind: kind, nid: nid, keyID: keyID) else { return nil }
+                let updated = try transform.value(key)
+                try Self.update(updated, db)
+                return updated
+            }
+        }
+    }
+
+    func replace(
+        kind: KeyKind, nid: String, keyID: String,
+        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
+    ) async throws -> (replacement: APIKey, retired: APIKey)? {
+        try await withoutActuallyEscaping(transform) { transform in
+            let transform = UncheckedSendable(transform)
+            let result: Pair? = try await write { db in
+                guard let key = try Self.fetchOne(db, kind: kind, nid: nid, keyID: keyID) else { return nil }
+                let (replacement, retired) = try transform.value(key)
+                try Self.insert(replacement, db)
+                try Self.update(retired, db)
+                return Pair(replacement: replacement, retired: retired)
+            }
+            return result.map { ($0.replacement, $0.retired) }
+        }
+    }
+
+    private struct Pair: Sendable {
+        let replacement: APIKey
+        let retired: APIKey
+    }
+
+    func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM api_keys WHERE nid = ? AND kind = ? AND key_id = ?", arguments: [nid, kind.rawValue, keyID])
+            return db.changesCount > 0
+        }
+    }
+
+    func countActive(nid: String, at now: Timestamp) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM api_keys WHERE nid = ? AND status = ? AND (expire_time IS NULL OR expire_time > ?)",
+                arguments: [nid, KeyStatus.active.rawValue, now.microseconds]
+            ) ?? 0
+        }
+    }
+
+    func checkHealth() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}
+
+/// Carries a non-escaping closure into GRDB's write block, which runs it before `write` returns.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    // @unchecked: the wrapped closure is @Sendable at the API boundary; the wrapper only exists because
+    // withoutActuallyEscaping drops that annotation.
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,273 @@
+extension TalosConfig {
+    private static let prefixPattern = "^[a-zA-Z0-9_]{1,16}$"
+    private static let nanosPerSecond: Int64 = 1_000_000_000
+
+    static func build(from values: [String: JSONValue]) throws(ConfigError) -> TalosConfig {
+        let reader = ConfigReader(values: values)
+        var config = TalosConfig()
+        config.httpHost = try reader.string("serve.http.host") ?? config.httpHost
+        config.httpPort = try reader.int("serve.http.port", in: 1...65535).map(Int.init)
+        if let source = try reader.string("serve.http.client_ip_source") {
+            config.clientIPSource = ClientIPSource(wireName: source) ?? .unspecified
+        }
+        config.trustForwardedHost = try reader.bool("serve.http.trust_forwarded_host") ?? false
+        config.excludeHealthFromRequestLog = try reader.bool("serve.http.request_log.exclude_health_endpoints") ?? false
+        config.corsEnabled = try reader.bool("serve.http.cors.enabled") ?? false
+        _ = try reader.int("serve.http.cors.max_age", in: 0...Int64.max)
+        for key in ["allowed_origins", "allowed_methods", "allowed_headers", "exposed_headers"] {
+            _ = try reader.strings("serve.http.cors.\(key)")
+        }
+        for key in ["allow_credentials", "debug"] { _ = try reader.bool("serve.http.cors.\(key)") }
+        config.metricsHost = try reader.string("serve.metrics.host") ?? config.metricsHost
+        config.metricsPort = try reader.int("serve.metrics.port", in: 1...65535).map(Int.init)
+
+        if let issuer = try reader.string("credentials.issuer") {
+            guard !issuer.isEmpty else { throw ConfigError("credentials.issuer: must not be empty") }
+            config.issuer = issuer
+        }
+        config.retiredIssuers = try reader.expiringStrings("credentials.issuer_retired")
+        if let skew = try reader.duration("credentials.clock_skew") {
+            guard skew <= 600 * nanosPerSecond else { throw ConfigError("credentials.clock_skew: must be at most 10m") }
+            config.clockSkew = skew
+        }
+        if let maxTTL = try reader.duration("credentials.api_keys.max_ttl") {
+            guard maxTTL >= nanosPerSecond else { throw ConfigError("credentials.api_keys.max_ttl: must be at least 1s") }
+            config.maxTTL = maxTTL
+        }
+        if let defaultTTL = try reader.duration("credentials.api_keys.default_ttl"), defaultTTL > 0 {
+            guard defaultTTL <= config.maxTTL else {
+                throw ConfigError("credentials.api_keys.default_ttl: must not exceed credentials.api_keys.max_ttl")
+            }
+            config.defaultTTL = defaultTTL
+        }
+        config.prefix = try reader.string("credentials.api_keys.prefix.current", pattern: prefixPattern) ?? "ory_ak"
+        config.retiredPrefixes = try reader.strings("credentials.api_keys.prefix.retired", pattern: prefixPattern)
+        config.publicPrefix = try reader.string("credentials.api_keys.prefix.public_current", pattern: prefixPattern)
+        config.retiredPublicPrefixes = try reader.strings(
+            "credentials.api_keys.prefix.public_retired", pattern: prefixPattern)
+        if let ttl = try reader.duration("credentials.derived_tokens.default_ttl") {
+            guard ttl >= nanosPerSecond else {
+                throw ConfigError("credentials.derived_tokens.default_ttl: must be at least 1s")
+            }
+            config.derivedDefaultTTL = ttl
+        }
+        config.signingKeyID = try reader.string("credentials.derived_tokens.jwt.signing_key_id") ?? ""
+        config.signingKeyURLs = try reader.strings("credentials.derived_tokens.jwt.signing_keys.urls")
+        for url in config.signingKeyURLs where !url.hasPrefix("base64://") {
+            throw ConfigError("credentials.derived_tokens.jwt.signing_keys.urls: unsupported signing key URL scheme")
+        }
+        let macaroonPattern = "^[a-zA-Z0-9_]{1,8}$"
+        config.macaroonPrefix =
+            try reader.string("credentials.derived_tokens.macaroon.prefix.current", pattern: macaroonPattern) ?? "mc"
+        config.retiredMacaroonPrefixes = try reader.strings(
+            "credentials.derived_tokens.macaroon.prefix.retired", pattern: macaroonPattern)
+
+        if let dsn = try reader.string("db.dsn") {
+            guard !dsn.isEmpty else { throw ConfigError("db.dsn: must not be empty") }
+            config.databaseDSN = dsn
+        }
+        config.cacheType = try reader.string("cache.type") ?? "noop"
+        if config.cacheType == "redis" { throw ConfigError("cache.type: redis is not supported (use noop or memory)") }
+        config.cacheEnabled = try reader.bool("cache.enabled") ?? false
+        config.cacheTTL = try reader.duration("cache.ttl", allowNegative: true) ?? config.cacheTTL
+        config.cacheMaxSize = try reader.int("cache.memory.max_size", in: 1_048_576...10_737_418_240) ?? config.cacheMaxSize
+        _ = try reader.int("cache.memory.num_counters", in: 100...1_000_000)
+        for key in ["db", "pool_size", "min_idle_conns"] { _ = try reader.int("cache.redis.\(key)", in: 0...Int64.max) }
+        for key in ["timeout", "conn_max_idle_time", "conn_max_lifetime"] { _ = try reader.duration("cache.redis.\(key)") }
+        _ = try reader.strings("cache.redis.addrs")
+        _ = try reader.string("cache.redis.password")
+        _ = try reader.bool("cache.redis.tls.enabled")
+        config.rateLimitEnabled = try reader.bool("rate_limit.enabled") ?? false
+        if try reader.string("rate_limit.backend") == "redis" {
+            throw ConfigError("rate_limit.backend: redis is not supported (use memory)")
+        }
+        config.lastUsedQueueSize = Int(try reader.int("last_used.queue_size", in: 256...1_000_000) ?? 10_000)
+        config.lastUsedFlushSize = Int(try reader.int("last_used.flush_size", in: 1...10_000) ?? 100)
+        if let interval = try reader.duration("last_used.flush_interval") {
+            guard interval > 0 else { throw ConfigError("last_used.flush_interval: must be greater than 0") }
+            config.lastUsedFlushInterval = interval
+        }
+        config.lastUsedWorkers = Int(try reader.int("last_used.num_workers", in: 1...64) ?? 4)
+        config.logLevel = try reader.string("log.level") ?? "info"
+        config.logFormat = try reader.string("log.format") ?? "json"
+        config.tracingEnabled = try reader.bool("tracing.enabled") ?? false
+        for key in ["service_name", "service_version", "environment", "exporter"] {
+            _ = try reader.string("tracing.\(key)")
+        }
+        config.tracingEndpoint = try reader.string("tracing.endpoint")
+        if config.tracingEnabled, config.tracingEndpoint?.isEmpty ?? true {
+            throw ConfigError("tracing.endpoint: required when tracing.enabled is true")
+        }
+        if let rate = try reader.number("tracing.sample_rate") {
+            guard (0...1).contains(rate) else { throw ConfigError("tracing.sample_rate: must be between 0.0 and 1.0") }
+            config.tracingSampleRate = rate
+        }
+
+        if let secret = try reader.string("secrets.hmac.current") {
+            guard secret.count >= 32 else { throw ConfigError("secrets.hmac.current: must be at least 32 characters") }
+            config.hmacSecret = secret
+        }
+        config.retiredHMACSecrets = try reader.expiringStrings("secrets.hmac.retired")
+        for secret in config.retiredHMACSecrets where secret.value.count < 32 {
+            throw ConfigError("secrets.hmac.retired: each secret must be at least 32 characters")
+        }
+        config.quotaMaxKeys = try reader.int("quota.api_keys_max", in: 0...Int64.max)
+        config.multitenancyEnabled = try reader.bool("multitenancy.enabled") ?? false
+        config.networks = try reader.networks("multitenancy.networks")
+        config.cryptoBackend = try reader.string("crypto.backend") ?? "openssl"
+        return config
+    }
+
+    /// Checks what a serving process needs beyond a well-formed file: the issuer and the HMAC secret.
+    /// - Throws: `ConfigError` naming the first missing key.
+    public func validateForServing() throws(ConfigError) {
+        guard let issuer, !issuer.isEmpty else {
+            throw ConfigError("credentials.issuer: value is required (set it in the file or TALOS_CREDENTIALS_ISSUER)")
+        }
+        guard hmacSecret != nil else {
+            throw ConfigError(
+                "secrets.hmac.current: value is required (set TALOS_SECRETS_HMAC_CURRENT to at least 32 characters)")
+        }
+        if multitenancyEnabled {
+            throw ConfigError("multitenancy.enabled: multi-tenancy is not supported by this build yet")
+        }
+    }
+}
+
+/// Typed, validated access to flattened configuration values; every error names the key.
+private struct ConfigReader {
+    let values: [String: JSONValue]
+
+    private func present(_ key: String) -> JSONValue? {
+        guard let value = values[key], !value.isNull else { return nil }
+        return value
+    }
+
+    func string(_ key: String, pattern: String? = nil) throws(ConfigError) -> String? {
+        guard let value = present(key) else { return nil }
+        guard case .string(let text) = value else { throw ConfigError("\(key): must be a string") }
+        if case .enumeration(let allowed)? = ConfigSchema.keys[key], !allowed.contains(text) {
+            throw ConfigError("\(key): must be one of \(allowed.joined(separator: ", ")) (got \"\(text)\")")
+        }
+        if let pattern, !Self.matchesPrefixPattern(text, pattern: pattern) {
+            throw ConfigError("\(key): \"\(text)\" does not match \(pattern)")
+        }
+        return text
+    }
+
+    /// The two prefix patterns are `^[a-zA-Z0-9_]{1,N}$`; checked without a regex engine.
+    private static func matchesPrefixPattern(_ text: String, pattern: String) -> Bool {
+        let limit = pattern.contains("{1,8}") ? 8 : 16
+        return (1...limit).contains(text.utf8.count)
+            && text.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 < 0x80 && Character(Unicode.Scalar($0)).isLetter)
+                || ($0 >= 0x30 && $0 <= 0x39) }
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int64>) throws(ConfigError) -> Int64? {
+        guard let value = present(key) else { return nil }
+        let number: Int64
+        switch value {
+        case .int(let int): number = int
+        case .double(let double) where double == double.rounded() && abs(double) < 9e18: number = Int64(double)
+        default: throw ConfigError("\(key): must be an integer")
+        }
+        guard range.contains(number) else {
+            let upper = range.upperBound == Int64.max ? "" : " and \(range.upperBound)"
+            throw ConfigError("\(key): must be \(upper.isEmpty ? "at least \(range.lowerBound)" : "between \(range.lowerBound)\(upper)") (got \(number))")
+        }
+        return number
+    }
+
+    func number(_ key: String) throws(ConfigError) -> Double? {
+        guard let value = present(key) else { return nil }
+        switch value {
+        case .int(let int): return Double(int)
+        case .double(let double): return double
+        default: throw ConfigError("\(key): must be a number")
+        }
+    }
+
+    func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let value = present(key) else { return nil }
+        guard case .bool(let bool) = value else { throw ConfigError("\(key): must be true or false") }
+        return bool
+    }
+
+    func duration(_ key: String, allowNegative: Bool = false) throws(ConfigError) -> Int64? {
+        guard let text = try string(key) else { return nil }
+        if allowNegative, text.hasPrefix("-") {
+            guard DurationText.parseConfig(String(text.dropFirst())) != nil else {
+                throw ConfigError("\(key): invalid duration \"\(text)\" (e.g. 30s, 5m, 1.5h)")
+            }
+            return -1
+        }
+        guard let nanos = DurationText.parseConfig(text) else {
+            throw ConfigError("\(key): invalid duration \"\(text)\" (e.g. 30s, 5m, 1.5h)")
+        }
+        return nanos
+    }
+
+    func strings(_ key: String, pattern: String? = nil) throws(ConfigError) -> [String] {
+        guard let value = present(key) else { return [] }
+        guard case .array(let items) = value else { throw ConfigError("\(key): must be an array of strings") }
+        var output: [String] = []
+        for item in items {
+            guard case .string(let text) = item else { throw ConfigError("\(key): must be an array of strings") }
+            if let pattern, !Self.matchesPrefixPattern(text, pattern: pattern) {
+                throw ConfigError("\(key): \"\(text)\" does not match \(pattern)")
+            }
+            output.append(text)
+        }
+        return output
+    }
+
+    func expiringStrings(_ key: String) throws(ConfigError) -> [ExpiringValue] {
+        guard let value = present(key) else { return [] }
+        guard case .array(let items) = value else { throw ConfigError("\(key): must be an array") }
+        var output: [ExpiringValue] = []
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .string(let text): output.append(ExpiringValue(value: text))
+            case .object(let object):
+                guard case .string(let text)? = object["value"] else {
+                    throw ConfigError("\(key)[\(index)].value: must be a string")
+                }
+                for member in object.keys where member != "value" && member != "expires_at" {
+                    throw ConfigError("unknown key \"\(key)[\(index)].\(member)\"")
+                }
+                var expiresAt: Timestamp?
+                if let raw = object["expires_at"], !raw.isNull {
+                    guard case .string(let stamp) = raw, let parsed = Timestamp(rfc3339: stamp) else {
+                        throw ConfigError("\(key)[\(index)].expires_at: must be an RFC 3339 timestamp")
+                    }
+                    expiresAt = parsed
+                }
+                output.append(ExpiringValue(value: text, expiresAt: expiresAt))
+            default: throw ConfigError("\(key)[\(index)]: must be a string or {value, expires_at}")
+            }
+        }
+        return output
+    }
+
+    func networks(_ key: String) throws(ConfigError) -> [NetworkConfig] {
+        guard let value = present(key) else { return [] }
+        guard case .array(let items) = value else { throw ConfigError("\(key): must be an array") }
+        var output: [NetworkConfig] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let object) = item else { throw ConfigError("\(key)[\(index)]: must be an object") }
+            func field(_ name: String) throws(ConfigError) -> String {
+                guard case .string(let text)? = object[name], !text.isEmpty else {
+                    throw ConfigError("\(key)[\(index)].\(name): value is required")
+                }
+                return text
+            }
+            for member in object.keys where !["hostname", "id", "config_path"].contains(member) {
+                throw ConfigError("unknown key \"\(key)[\(index)].\(member)\"")
+            }
+            let id = try field("id")
+            guard UUIDText.normalized(id) == id else { throw ConfigError("\(key)[\(index)].id: must be a lowercase UUID") }
+            output.append(NetworkConfig(hostname: try field("hostname"), id: id, configPath: try field("config_path")))
+        }
+        return output
+    }
+}

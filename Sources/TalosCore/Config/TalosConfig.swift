@@ -1,0 +1,198 @@
+/// A string that may stop being honoured at `expiresAt` (retired secrets and issuers, spec §5.5).
+public struct ExpiringValue: Sendable, Hashable {
+    public let value: String
+    public let expiresAt: Timestamp?
+
+    public init(value: String, expiresAt: Timestamp? = nil) {
+        self.value = value
+        self.expiresAt = expiresAt
+    }
+
+    /// Whether the entry is still honoured at `now`.
+    public func isActive(at now: Timestamp) -> Bool { expiresAt.map { now < $0 } ?? true }
+}
+
+/// One tenant of a multi-tenant deployment.
+public struct NetworkConfig: Sendable, Hashable {
+    public let hostname: String
+    public let id: String
+    public let configPath: String
+}
+
+/// The validated configuration of a Talos process (spec §9). Durations are in nanoseconds.
+public struct TalosConfig: Sendable, Hashable {
+    public var httpHost = "0.0.0.0"
+    /// `nil` when not configured (the mode picks 4420 or 4421).
+    public var httpPort: Int?
+    public var clientIPSource: ClientIPSource = .unspecified
+    public var trustForwardedHost = false
+    public var excludeHealthFromRequestLog = false
+    public var corsEnabled = false
+    public var metricsHost = "0.0.0.0"
+    public var metricsPort: Int?
+
+    public var issuer: String?
+    public var retiredIssuers: [ExpiringValue] = []
+    public var clockSkew: Int64 = 5 * 60 * 1_000_000_000
+    public var defaultTTL: Int64?
+    public var maxTTL: Int64 = 8760 * 3600 * 1_000_000_000
+    public var prefix = "ory_ak"
+    public var retiredPrefixes: [String] = []
+    public var publicPrefix: String?
+    public var retiredPublicPrefixes: [String] = []
+    public var derivedDefaultTTL: Int64 = 3600 * 1_000_000_000
+    public var signingKeyID = ""
+    public var signingKeyURLs: [String] = []
+    public var macaroonPrefix = "mc"
+    public var retiredMacaroonPrefixes: [String] = []
+
+    public var databaseDSN = "sqlite://./talos.db"
+    public var cacheType = "noop"
+    public var cacheEnabled = false
+    public var cacheTTL: Int64 = 5 * 60 * 1_000_000_000
+    public var cacheMaxSize: Int64 = 104_857_600
+    public var rateLimitEnabled = false
+    public var lastUsedQueueSize = 10_000
+    public var lastUsedFlushSize = 100
+    public var lastUsedFlushInterval: Int64 = 30 * 1_000_000_000
+    public var lastUsedWorkers = 4
+    public var logLevel = "info"
+    public var logFormat = "json"
+    public var tracingEnabled = false
+    public var tracingEndpoint: String?
+    public var tracingSampleRate = 0.001
+
+    public var hmacSecret: String?
+    public var retiredHMACSecrets: [ExpiringValue] = []
+    /// `nil` or 0 = unlimited.
+    public var quotaMaxKeys: Int64?
+    public var multitenancyEnabled = false
+    public var networks: [NetworkConfig] = []
+    public var cryptoBackend = "openssl"
+
+    /// Defaults only.
+    public init() {}
+}
+
+extension TalosConfig {
+    /// What a load found besides the configuration itself.
+    public struct LoadResult: Sendable {
+        public let config: TalosConfig
+        /// `TALOS_*` variables that name no known key (ignored, spec §9.1); the caller logs them.
+        public let ignoredEnvironment: [String]
+    }
+
+    /// Loads defaults, then the JSON file, then `TALOS_*` environment variables (environment > file > defaults),
+    /// and validates the result.
+    ///
+    /// - Parameters:
+    ///   - fileContents: the `--config` file's bytes, if one was given.
+    ///   - environment: the process environment.
+    /// - Throws: `ConfigError` naming the key for unknown file keys, wrong types and out-of-range values.
+    public static func load(fileContents: [UInt8]?, environment: [String: String]) throws(ConfigError) -> LoadResult {
+        var values: [String: JSONValue] = [:]
+        if let fileContents {
+            let document: JSONValue
+            do {
+                document = try JSONValue.parse(fileContents)
+            } catch {
+                throw ConfigError("file is not valid JSON: \(error.detail)")
+            }
+            guard case .object(let root) = document else { throw ConfigError("file must hold a JSON object") }
+            try flatten(root, prefix: "", into: &values)
+        }
+        var ignored: [String] = []
+        try applyEnvironment(environment, to: &values, ignored: &ignored)
+        let config = try build(from: values)
+        return LoadResult(config: config, ignoredEnvironment: ignored.sorted())
+    }
+
+    private static func flatten(_ object: JSONObject, prefix: String, into values: inout [String: JSONValue])
+        throws(ConfigError)
+    {
+        for (key, value) in object {
+            let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if ConfigSchema.keys[path] != nil {
+                values[path] = value
+            } else if ConfigSchema.objectPaths.contains(path) {
+                switch value {
+                case .object(let child): try flatten(child, prefix: path, into: &values)
+                case .null: continue
+                default: throw ConfigError("\(path): must be an object")
+                }
+            } else {
+                throw ConfigError("unknown key \"\(path)\"")
+            }
+        }
+    }
+
+    private static func applyEnvironment(
+        _ environment: [String: String], to values: inout [String: JSONValue], ignored: inout [String]
+    ) throws(ConfigError) {
+        var indexed: [String: [Int: JSONValue]] = [:]
+        // Whole-value variables first, so that indexed ones (`…_0`) are collected separately and win together.
+        for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("TALOS_") {
+            guard let match = ConfigSchema.key(forEnvironment: name), let kind = ConfigSchema.keys[match.key] else {
+                ignored.append(name)
+                continue
+            }
+            if let index = match.index {
+                var items = indexed[match.key] ?? [:]
+                if let field = match.field {
+                    var object = items[index]?.objectValue ?? JSONObject()
+                    object[field] = .string(text)
+                    items[index] = .object(object)
+                } else {
+                    items[index] = .string(text)
+                }
+                indexed[match.key] = items
+            } else {
+                values[match.key] = try environmentValue(text, kind: kind, key: match.key, name: name)
+            }
+        }
+        for (key, items) in indexed {
+            values[key] = .array(items.keys.sorted().map { items[$0]! })
+        }
+    }
+
+    private static func environmentValue(_ text: String, kind: ConfigKind, key: String, name: String)
+        throws(ConfigError) -> JSONValue
+    {
+        switch kind {
+        case .string, .duration, .enumeration: return .string(text)
+        case .int:
+            guard let value = Int64(text.trimmingSpaces) else { throw ConfigError("\(key): must be an integer (\(name))") }
+            return .int(value)
+        case .number:
+            guard let value = Double(text.trimmingSpaces) else { throw ConfigError("\(key): must be a number (\(name))") }
+            return .double(value)
+        case .bool:
+            switch text.trimmingSpaces.lowercased() {
+            case "true", "1": return .bool(true)
+            case "false", "0": return .bool(false)
+            default: throw ConfigError("\(key): must be true, false, 1 or 0 (\(name))")
+            }
+        case .stringArray, .expiringStrings, .networks:
+            let trimmed = text.trimmingSpaces
+            if trimmed.hasPrefix("[") {
+                do {
+                    return try JSONValue.parse(trimmed)
+                } catch {
+                    throw ConfigError("\(key): invalid JSON array in \(name): \(error.detail)")
+                }
+            }
+            return .array(
+                trimmed.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }.map(JSONValue.string)
+            )
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text = text.dropFirst() }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,34 @@
+/// The HMAC secrets in force and what is derived from them (spec §4.6, §5.5), prepared once per configuration.
+public struct Keyring: Sendable {
+    /// A prepared secret with its derived keys.
+    public struct Secret: Sendable {
+        public let checksumKey: any HMACKey
+        /// ChaCha20-Poly1305 key for page tokens.
+        public let paginationKey: [UInt8]
+        /// Root key for macaroons.
+        public let macaroonRootKey: [UInt8]
+        public let expiresAt: Timestamp?
+    }
+
+    public let current: Secret
+    public let retired: [Secret]
+
+    public init(current: String, retired: [ExpiringValue], crypto: any CryptoBackend) {
+        func prepare(_ secret: String, expiresAt: Timestamp?) -> Secret {
+            let key = crypto.hmacSHA256Key(Array(secret.utf8))
+            return Secret(
+                checksumKey: key,
+                paginationKey: key.authenticate(Array("talos/pagination/v1/cursor-key".utf8)),
+                macaroonRootKey: key.authenticate(Array("talos/macaroon/v1/root-key".utf8)),
+                expiresAt: expiresAt
+            )
+        }
+        self.current = prepare(current, expiresAt: nil)
+        self.retired = retired.map { prepare($0.value, expiresAt: $0.expiresAt) }
+    }
+
+    /// The current secret followed by every retired one still honoured at `now`.
+    public func active(at now: Timestamp) -> [Secret] {
+        [current] + retired.filter { secret in secret.expiresAt.map { now < $0 } ?? true }
+    }
+}

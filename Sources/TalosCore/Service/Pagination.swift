@@ -1,0 +1,143 @@
+/// A parsed list filter (spec §7): at most one `actor_id` and one `status` term joined by ` AND `.
+public struct KeyFilter: Sendable, Hashable {
+    public var actorID: String?
+    public var status: KeyStatus?
+
+    public init(actorID: String? = nil, status: KeyStatus? = nil) {
+        self.actorID = actorID
+        self.status = status
+    }
+
+    /// Parses the filter grammar. - Throws: 400 `INVALID_FILTER` with `invalid filter: <detail>`.
+    public static func parse(_ text: String) throws(TalosError) -> KeyFilter {
+        func fail(_ detail: String) -> TalosError { TalosError(.invalidFilter, "invalid filter: \(detail)") }
+        guard text.utf8.count <= 1024 else { throw fail("filter must be at most 1024 characters") }
+        var filter = KeyFilter()
+        var scanner = FilterScanner(text)
+        scanner.skipSpaces()
+        if scanner.atEnd { return filter }
+        while true {
+            let field = scanner.identifier()
+            guard !field.isEmpty else { throw fail("unsupported syntax") }
+            scanner.skipSpaces()
+            guard scanner.consume("=") else {
+                if ["actor_id", "status"].contains(field) { throw fail("unsupported syntax") }
+                throw fail("unsupported field \"\(field)\"")
+            }
+            scanner.skipSpaces()
+            switch field {
+            case "actor_id":
+                guard filter.actorID == nil else { throw fail("duplicated field \"actor_id\"") }
+                guard let value = scanner.quotedString() else { throw fail("actor_id value must be a double-quoted string") }
+                filter.actorID = value
+            case "status":
+                guard filter.status == nil else { throw fail("duplicated field \"status\"") }
+                let name = scanner.identifier()
+                guard let status = KeyStatus(wireName: name), status != .unspecified else {
+                    throw fail("unknown status \"\(name)\"")
+                }
+                filter.status = status
+            default:
+                throw fail("unsupported field \"\(field)\"")
+            }
+            let hadSpace = scanner.skipSpaces()
+            if scanner.atEnd { return filter }
+            guard hadSpace, scanner.consume("AND"), scanner.skipSpaces() else { throw fail("unsupported syntax") }
+        }
+    }
+}
+
+private struct FilterScanner {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(_ text: String) { bytes = Array(text.utf8) }
+
+    var atEnd: Bool { index >= bytes.count }
+
+    @discardableResult
+    mutating func skipSpaces() -> Bool {
+        let start = index
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+        return index > start
+    }
+
+    mutating func consume(_ literal: String) -> Bool {
+        let literal = Array(literal.utf8)
+        guard bytes.count - index >= literal.count, Array(bytes[index..<index + literal.count]) == literal else {
+            return false
+        }
+        index += literal.count
+        return true
+    }
+
+    mutating func identifier() -> String {
+        let start = index
+        while index < bytes.count,
+            bytes[index] == UInt8(ascii: "_") || (bytes[index] >= 0x30 && bytes[index] <= 0x39)
+                || (bytes[index] >= 0x41 && bytes[index] <= 0x5A) || (bytes[index] >= 0x61 && bytes[index] <= 0x7A)
+        {
+            index += 1
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    mutating func quotedString() -> String? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        index += 1
+        var output: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return String(decoding: output, as: UTF8.self) }
+            if byte == UInt8(ascii: "\\") {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "\\") else {
+                    return nil
+                }
+                output.append(bytes[index])
+                index += 1
+            } else {
+                output.append(byte)
+            }
+        }
+        return nil
+    }
+}
+
+/// Opaque, authenticated page tokens (spec §7): ChaCha20-Poly1305 over `{"v":1,"r":…,"k":…,"f":…}`.
+public struct PageTokenCodec: Sendable {
+    let crypto: any CryptoBackend
+
+    public init(crypto: any CryptoBackend) { self.crypto = crypto }
+
+    /// A token that resumes after `lastKeyID` for the same kind and filter text, sealed under the current secret.
+    public func encode(kind: KeyKind, lastKeyID: String, filter: String, keyring: Keyring) throws -> String {
+        let plaintext = JSONValue.object([
+            "v": .int(1), "r": .string(kind.rawValue), "k": .string(lastKeyID), "f": .string(filter),
+        ]).serialized()
+        let nonce = crypto.randomBytes(12)
+        let sealed = try crypto.chaCha20Poly1305Seal(key: keyring.current.paginationKey, nonce: nonce, plaintext: plaintext)
+        return Base64URL.encode([0x01] + nonce + sealed)
+    }
+
+    /// The key id to resume after. - Throws: 400 `INVALID_PAGE_TOKEN` for any decode, decrypt, kind or filter mismatch.
+    public func decode(_ token: String, kind: KeyKind, filter: String, keyring: Keyring, now: Timestamp)
+        throws(TalosError) -> String
+    {
+        let invalid = TalosError(.invalidPageToken, "invalid page_token")
+        guard token.utf8.count <= 4096, let bytes = Base64URL.decode(token), bytes.count > 1 + 12 + 16, bytes[0] == 0x01
+        else { throw invalid }
+        let nonce = Array(bytes[1..<13])
+        let sealed = Array(bytes[13...])
+        for secret in keyring.active(at: now) {
+            guard let plaintext = try? crypto.chaCha20Poly1305Open(key: secret.paginationKey, nonce: nonce, sealed: sealed)
+            else { continue }
+            guard let document = try? JSONValue.parse(plaintext), document["v"] == .int(1),
+                document["r"] == .string(kind.rawValue), document["f"] == .string(filter),
+                case .string(let lastKeyID)? = document["k"]
+            else { throw invalid }
+            return lastKeyID
+        }
+        throw invalid
+    }
+}

@@ -1,0 +1,162 @@
+import Logging
+
+/// The result of the cheap, database-free part of authenticating a credential (spec §5.2 steps 1–3, §5.3 hash).
+enum Authentication: Sendable {
+    /// A JWT or macaroon: verified statelessly, never looked up.
+    case derived(CredentialRoute)
+    /// Rejected before any lookup; reported as NOT_FOUND (anti-enumeration). `cause` is for logs only.
+    case rejected(cause: String)
+    /// Possession is proven up to the lookup of this record.
+    case lookup(KeyKind, String)
+}
+
+/// Checksums, timestamps, prefixes and imported-key hashes.
+struct Authenticator: Sendable {
+    let crypto: any CryptoBackend
+
+    func authenticate(_ credential: String, nid: String, settings: CredentialSettings, now: Timestamp) -> Authentication {
+        let route = CredentialRoute.route(credential, macaroonPrefixes: settings.macaroonPrefixes)
+        switch route {
+        case .derivedJWT, .derivedMacaroon:
+            return .derived(route)
+        case .imported:
+            return .lookup(.imported, importedKeyID(credential, nid: nid))
+        case .issued(let parts, let identity):
+            let expected = Base58.decode(parts.checksum) ?? []
+            let message = Array(parts.signedPart.utf8)
+            var valid = false
+            for secret in settings.keyring.active(at: now) {
+                let mac = secret.checksumKey.authenticate(message)
+                // Every active secret is tried even after a match, so timing does not reveal which one matched.
+                if crypto.constantTimeEquals(mac, expected.count == 32 ? expected : []) { valid = true }
+            }
+            guard valid else { return .rejected(cause: "invalid API key checksum") }
+            let skewSeconds = settings.clockSkew / 1_000_000_000
+            let age = now.seconds - identity.createdAtSeconds
+            guard identity.createdAtSeconds <= now.seconds + skewSeconds,
+                age <= settings.maxTTL / 1_000_000_000 + skewSeconds
+            else { return .rejected(cause: "timestamp out of range") }
+            guard settings.allowedPrefixes.contains(String(parts.prefix)) else {
+                return .rejected(cause: "prefix not allowed")
+            }
+            return .lookup(.issued, identity.keyID)
+        }
+    }
+
+    /// `lowercase_hex(SHA-512/256(nid || 0x00 || raw_key))` (spec §4.5).
+    func importedKeyID(_ rawKey: String, nid: String) -> String {
+        Hex.encode(crypto.sha512_256(Array(nid.utf8) + [0] + Array(rawKey.utf8)))
+    }
+}
+
+/// The outcome of verifying one credential. Verification failures are results, not errors (spec §5).
+public struct Verification: Sendable {
+    public let errorCode: VerificationErrorCode?
+    /// The verified key on success.
+    public let key: APIKey?
+    /// The issuer reported on success (spec §14.11).
+    public let issuer: String?
+
+    public var isValid: Bool { errorCode == nil }
+
+    static func failure(_ code: VerificationErrorCode) -> Verification {
+        Verification(errorCode: code, key: nil, issuer: nil)
+    }
+}
+
+/// The request-side facts verification depends on.
+public struct VerificationContext: Sendable {
+    public let nid: String
+    /// The client address chosen by `serve.http.client_ip_source`; `nil` when missing or unparsable.
+    public let clientIP: IPAddress?
+
+    public init(nid: String, clientIP: IPAddress?) {
+        self.nid = nid
+        self.clientIP = clientIP
+    }
+}
+
+/// The verification pipeline of spec §5 for single and batch requests.
+public struct Verifier: Sendable {
+    let storage: any KeyStorage
+    let settings: SettingsStore
+    let clock: any WallClock
+    let logger: Logger
+    let authenticator: Authenticator
+    let service: KeyService
+
+    public init(service: KeyService) {
+        self.service = service
+        self.storage = service.storage
+        self.settings = service.settings
+        self.clock = service.clock
+        self.logger = service.logger
+        self.authenticator = service.authenticator
+    }
+
+    /// Verifies one credential (spec §3.14). - Throws: `TalosError` 400 `CREDENTIAL_REQUIRED` for an empty credential,
+    /// 503/504/500 when the database fails; every verification outcome is returned, not thrown.
+    public func verify(_ credential: String, context: VerificationContext) async throws -> Verification {
+        guard !credential.isEmpty else { throw TalosError(.credentialRequired, "A credential is required.") }
+        return try await verifyBatch([credential], context: context)[0]
+    }
+
+    /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15). A `nil` item is an empty request.
+    public func verifyBatch(_ credentials: [String?], context: VerificationContext) async throws -> [Verification] {
+        let settings = settings.current
+        let now = clock.now()
+        var results = [Verification?](repeating: nil, count: credentials.count)
+        var lookups: [(index: Int, kind: KeyKind, keyID: String)] = []
+        for (index, credential) in credentials.enumerated() {
+            guard let credential else {
+                results[index] = .failure(.invalidFormat)
+                continue
+            }
+            guard !credential.isEmpty, credential.utf8.count <= 8192 else {
+                results[index] = .failure(.invalidFormat)
+                continue
+            }
+            switch authenticator.authenticate(credential, nid: context.nid, settings: settings, now: now) {
+            case .derived:
+                // No signing keys can be configured in this build, so no derived token can carry a valid signature.
+                results[index] = .failure(.signatureInvalid)
+            case .rejected(let cause):
+                logger.debug("verification rejected before lookup", metadata: ["cause": "\(cause)"])
+                results[index] = .failure(.notFound)
+            case .lookup(let kind, let keyID):
+                lookups.append((index, kind, keyID))
+            }
+        }
+        for kind in KeyKind.allCases {
+            let wanted = lookups.filter { $0.kind == kind }
+            guard !wanted.isEmpty else { continue }
+            let ids = Array(Set(wanted.map(\.keyID)))
+            let found = try await service.withStorage {
+                try await storage.fetch(kind: kind, nid: context.nid, keyIDs: ids)
+            }
+            let byID = Dictionary(found.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+            for lookup in wanted {
+                results[lookup.index] = evaluate(byID[lookup.keyID], context: context, settings: settings, now: now)
+            }
+        }
+        return results.map { $0 ?? .failure(.internal) }
+    }
+
+    private func evaluate(
+        _ key: APIKey?, context: VerificationContext, settings: CredentialSettings, now: Timestamp
+    ) -> Verification {
+        guard let key else { return .failure(.notFound) }
+        switch key.storedStatus {
+        case .revoked: return .failure(.revoked)
+        case .active: break
+        default: return .failure(.notFound)
+        }
+        if let expireTime = key.expireTime, now > expireTime { return .failure(.expired) }
+        if !key.allowedCIDRs.isEmpty {
+            guard let ip = context.clientIP,
+                key.allowedCIDRs.contains(where: { CIDR($0)?.contains(ip) ?? false })
+            else { return .failure(.ipNotAllowed) }
+        }
+        return Verification(errorCode: nil, key: key, issuer: settings.issuer)
+    }
+}

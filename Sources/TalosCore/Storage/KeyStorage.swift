@@ -1,0 +1,138 @@
+/// Durable storage of API key records for every tenant.
+///
+/// A storage backend is the only component that talks to a database. Every method is atomic: it either commits
+/// completely or has no effect. Implementations translate driver errors into `StorageError` and never leak driver
+/// types. All SQL parameters are bound, never concatenated.
+public protocol KeyStorage: Sendable {
+    /// Inserts a new record.
+    ///
+    /// - Returns: `.created(key)` for a new row, or `.replayed(existing)` when a record of the same kind and tenant
+    ///   already holds `key.requestID` (spec §8.1; the replay's other fields are not compared).
+    /// - Throws: `StorageError.duplicate` when `(kind, nid, keyID)` already exists;
+    ///   `.unavailable` / `.timeout` when the database cannot answer.
+    func insert(_ key: APIKey) async throws -> InsertOutcome
+
+    /// The record with that id, or `nil`.
+    /// - Throws: `StorageError.unavailable` / `.timeout`.
+    func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey?
+
+    /// The record of that kind created with idempotency token `requestID` (spec §8.1), or `nil`.
+    /// - Throws: `StorageError.unavailable` / `.timeout`.
+    func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey?
+
+    /// The records among `keyIDs` that exist, in any order (one query, for batch verification).
+    /// - Throws: `StorageError.unavailable` / `.timeout`.
+    func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey]
+
+    /// One page of records ordered by `key_id` ascending (keyset pagination, no OFFSET).
+    ///
+    /// Returns at most `query.limit` records whose `key_id` is greater than `query.after` and that satisfy the filter
+    /// (status filters are evaluated at `query.now`: EXPIRED = stored ACTIVE with `expire_time` ≤ now).
+    /// - Throws: `StorageError.unavailable` / `.timeout`.
+    func list(_ query: ListQuery) async throws -> [APIKey]
+
+    /// Atomically reads a record, passes it to `transform` and stores the result, in one transaction.
+    ///
+    /// The read takes a row lock (or the backend's single-writer lock) so concurrent modifications serialize.
+    /// `transform` may throw to abort without writing; that error is rethrown unchanged.
+    /// - Returns: the stored record, or `nil` when no record has that id.
+    /// - Throws: errors of `transform`; `StorageError.unavailable` / `.timeout`.
+    func modify(
+        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+    ) async throws -> APIKey?
+
+    /// Atomically replaces a record with a new one: in one transaction, reads `keyID` with a row lock, asks
+    /// `transform` for `(replacement, retired)`, inserts the replacement and stores the retired version of the
+    /// original. Concurrent rotations of one key serialize; the losers see the retired record in `transform`.
+    /// - Returns: `nil` when no record has that id, else `(replacement, retired)` as stored.
+    /// - Throws: errors of `transform` (nothing is written); `StorageError`.
+    func replace(
+        kind: KeyKind, nid: String, keyID: String,
+        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
+    ) async throws -> (replacement: APIKey, retired: APIKey)?
+
+    /// Hard-deletes a record. - Returns: whether a record was deleted. - Throws: `StorageError`.
+    func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool
+
+    /// Number of records of both kinds in the tenant that are stored ACTIVE and unexpired at `now` (spec §8.2).
+    /// - Throws: `StorageError`.
+    func countActive(nid: String, at now: Timestamp) async throws -> Int
+
+    /// Answers when a trivial query succeeds. - Throws: `StorageError` when it does not.
+    func checkHealth() async throws
+}
+
+/// The result of `KeyStorage.insert`.
+public enum InsertOutcome: Sendable, Hashable {
+    /// A new row was written.
+    case created(APIKey)
+    /// A row with the same idempotency token already existed and was returned unchanged.
+    case replayed(APIKey)
+}
+
+/// A keyset page request over one kind of key in one tenant.
+public struct ListQuery: Sendable, Hashable {
+    public var kind: KeyKind
+    public var nid: String
+    /// Only keys of this actor.
+    public var actorID: String?
+    /// Only keys reported with this status at `now` (`.active`, `.revoked` or `.expired`).
+    public var status: KeyStatus?
+    /// Exclusive lower bound on `key_id`.
+    public var after: String?
+    /// Maximum number of rows to return.
+    public var limit: Int
+    /// The instant status filters are evaluated at.
+    public var now: Timestamp
+
+    public init(
+        kind: KeyKind, nid: String, actorID: String? = nil, status: KeyStatus? = nil, after: String? = nil,
+        limit: Int, now: Timestamp
+    ) {
+        self.kind = kind
+        self.nid = nid
+        self.actorID = actorID
+        self.status = status
+        self.after = after
+        self.limit = limit
+        self.now = now
+    }
+}
+
+/// A storage failure, translated from the driver's own errors.
+public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Code: Sendable, Hashable {
+        case duplicate, unavailable, timeout, schemaOutdated, migration, other
+    }
+
+    private let code: Code
+    /// A description for logs; never shown to API callers, never contains secrets.
+    public let detail: String
+
+    private init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// A row with the same primary key exists.
+    public static func duplicate(_ detail: String = "duplicate key") -> StorageError { .init(.duplicate, detail) }
+    /// The database cannot be reached.
+    public static func unavailable(_ detail: String) -> StorageError { .init(.unavailable, detail) }
+    /// The database did not answer in time.
+    public static func timeout(_ detail: String) -> StorageError { .init(.timeout, detail) }
+    /// The schema is behind the migrations this binary knows.
+    public static func schemaOutdated(_ detail: String) -> StorageError { .init(.schemaOutdated, detail) }
+    /// A migration failed or the migration state is dirty.
+    public static func migration(_ detail: String) -> StorageError { .init(.migration, detail) }
+    /// Anything else (a bug or corrupt data).
+    public static func other(_ detail: String) -> StorageError { .init(.other, detail) }
+
+    public var isDuplicate: Bool { code == .duplicate }
+    public var isUnavailable: Bool { code == .unavailable }
+    public var isTimeout: Bool { code == .timeout }
+
+    public var description: String { detail }
+
+    public static func == (lhs: StorageError, rhs: StorageError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}

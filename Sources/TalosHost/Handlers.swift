@@ -1,0 +1,213 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import TalosCore
+
+/// The API operations behind the route table (spec §3).
+struct Handlers: Sendable {
+    let service: KeyService
+    let verifier: Verifier
+    let storage: any KeyStorage
+    let clock: any WallClock
+    let clientIPSource: ClientIPSource
+    let logger: Logger
+
+    static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
+    static let oneMiB = 1 << 20
+    static let sixteenMiB = 16 << 20
+
+    func routes() -> [Route] {
+        func route(
+            _ method: HTTPRequest.Method, _ path: String, _ surface: Surface, limit: Int = Self.oneMiB,
+            _ handler: @escaping @Sendable (APIRequest) async throws -> APIReply
+        ) -> Route {
+            Route(method: method, pattern: PathPattern(path), surface: surface, bodyLimit: limit, handler: handler)
+        }
+        let admin = "/v2alpha1/admin"
+        return [
+            route(.get, "/health/alive", .always) { _ in .json(["status": "ok"]) },
+            route(.get, "/health/ready", .always) { _ in await ready() },
+            route(.get, "/version", .always) { _ in .json(["version": .string(TalosVersion.current)]) },
+            route(.post, "\(admin)/issuedApiKeys", .admin, issue),
+            route(.get, "\(admin)/issuedApiKeys", .admin) { try await list(.issued, $0) },
+            route(.get, "\(admin)/issuedApiKeys/{key_id}", .admin) { try await get(.issued, $0) },
+            route(.patch, "\(admin)/issuedApiKeys/{key_id}", .admin) { try await update(.issued, $0) },
+            route(.post, "\(admin)/issuedApiKeys/{key_id}:rotate", .admin, rotate),
+            route(.post, "\(admin)/issuedApiKeys/{key_id}:revoke", .admin) { try await revoke(.issued, $0) },
+            route(.post, "\(admin)/importedApiKeys/{key_id}:revoke", .admin) { try await revoke(.imported, $0) },
+            route(.post, "\(admin)/apiKeys/{key_id}:revoke", .admin) { try await revoke(nil, $0) },
+            route(.post, "\(admin)/apiKeys:verify", .admin, verify),
+            route(.post, "\(admin)/apiKeys:batchVerify", .admin, limit: Self.sixteenMiB, batchVerify),
+            route(.post, "/v2alpha1/apiKeys:selfRevoke", .public, selfRevoke),
+        ]
+    }
+
+    // MARK: Health
+
+    func ready() async -> APIReply {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await storage.checkHealth() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(2))
+                    throw StorageError.timeout("no answer within 2s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+            return .json(["status": "ok"])
+        } catch {
+            let message = (error as? StorageError)?.detail ?? "database check failed"
+            return .json(
+                ["status": "unavailable", "errors": .object(["database": .string(message)])], status: .serviceUnavailable)
+        }
+    }
+
+    // MARK: Issued keys
+
+    func issue(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        var issue = IssueKeyRequest()
+        issue.attributes = try body.attributes()
+        issue.ttl = try body.string("ttl")
+        issue.requestID = try body.string("request_id")
+        let result = try await service.issue(issue, nid: request.nid)
+        var object: JSONObject = ["issued_api_key": WireFormat.key(result.key, now: clock.now())]
+        if let secret = result.secret { object["secret"] = .string(secret) }
+        return .json(.object(object), status: .created)
+    }
+
+    func get(_ kind: KeyKind, _ request: APIRequest) async throws -> APIReply {
+        let key = try await service.get(kind: kind, keyID: request.keyID ?? "", nid: request.nid)
+        return .json(WireFormat.key(key, now: clock.now()))
+    }
+
+    func list(_ kind: KeyKind, _ request: APIRequest) async throws -> APIReply {
+        var pageSize = 0
+        if let text = request.query("page_size"), !text.isEmpty {
+            guard let value = Int(text) else {
+                throw TalosError.validation("page_size", "value must be an integer")
+            }
+            pageSize = value
+        }
+        let page = try await service.list(
+            kind: kind, nid: request.nid, pageSize: pageSize, pageToken: request.query("page_token") ?? "",
+            filter: request.query("filter") ?? "")
+        let now = clock.now()
+        return .json([
+            kind == .issued ? "issued_api_keys" : "imported_api_keys": .array(page.keys.map { WireFormat.key($0, now: now) }),
+            "next_page_token": .string(page.nextPageToken),
+        ])
+    }
+
+    func update(_ kind: KeyKind, _ request: APIRequest) async throws -> APIReply {
+        var body = try request.json()
+        let wrapper = kind == .issued ? "issued_api_key" : "imported_api_key"
+        if body.object.count == 1, case .object(let inner)? = body.object[wrapper] { body = BodyReader(object: inner) }
+        var update = UpdateKeyRequest()
+        update.attributes = try body.attributes()
+        update.keyID = try body.string("key_id")
+        let masks = request.queryAll("update_mask")
+        if !masks.isEmpty {
+            update.updateMask = masks.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }
+                .filter { !$0.isEmpty }
+        }
+        let key = try await service.update(kind: kind, keyID: request.keyID ?? "", nid: request.nid, update)
+        return .json(WireFormat.key(key, now: clock.now()))
+    }
+
+    func rotate(_ request: APIRequest) async throws -> APIReply {
+        let body = request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+            ? BodyReader(object: [:]) : try request.json()
+        var rotate = RotateKeyRequest()
+        rotate.attributes = try body.attributes()
+        if case .value(let name) = rotate.attributes.name, name.isEmpty {
+            throw TalosError.validation("name", "value must not be empty")
+        }
+        let result = try await service.rotate(keyID: request.keyID ?? "", nid: request.nid, rotate)
+        let now = clock.now()
+        return .json(
+            [
+                "issued_api_key": WireFormat.key(result.key, now: now), "secret": .string(result.secret),
+                "old_issued_api_key": WireFormat.key(result.oldKey, now: now),
+            ], status: .created)
+    }
+
+    func revoke(_ kind: KeyKind?, _ request: APIRequest) async throws -> APIReply {
+        let body = request.body.isEmpty ? BodyReader(object: [:]) : try request.json()
+        try await service.revoke(
+            kind: kind, keyID: request.keyID ?? "", nid: request.nid,
+            reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified,
+            description: try body.string("description"))
+        return .noContent
+    }
+
+    // MARK: Verification
+
+    func verify(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        let credential = try body.string("credential") ?? ""
+        let result = try await verifier.verify(credential, context: verificationContext(request))
+        var headers = HTTPFields()
+        headers[Self.cacheHeader] = "SKIP"
+        return .json(WireFormat.verification(result), headers: headers)
+    }
+
+    func batchVerify(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        guard case .value(let value) = body.presence("requests") else {
+            throw TalosError(.invalidArgument, "requests must contain at least one item")
+        }
+        guard case .array(let items) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
+        guard !items.isEmpty else { throw TalosError(.invalidArgument, "requests must contain at least one item") }
+        guard items.count <= 100 else { throw TalosError(.invalidArgument, "maximum 100 credentials per batch") }
+        var credentials: [String?] = []
+        for item in items {
+            switch item {
+            case .null: credentials.append(nil)
+            case .object(let object): credentials.append(try BodyReader(object: object).string("credential") ?? "")
+            default: throw TalosError.malformed("each item of \"requests\" must be an object")
+            }
+        }
+        let results = try await verifier.verifyBatch(credentials, context: verificationContext(request))
+        return .json([
+            "results": .array(zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1) })
+        ])
+    }
+
+    func selfRevoke(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        try await service.selfRevoke(
+            credential: try body.string("credential") ?? "",
+            reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified, nid: request.nid)
+        return .json([:])
+    }
+
+    private func verificationContext(_ request: APIRequest) -> VerificationContext {
+        VerificationContext(nid: request.nid, clientIP: clientIP(request))
+    }
+
+    /// The client address per `serve.http.client_ip_source` (spec §5.6); `nil` when missing or unparsable.
+    func clientIP(_ request: APIRequest) -> IPAddress? {
+        let headers = request.request.headers
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+        switch clientIPSource {
+        case .unspecified, .remoteAddr: return request.context.remoteIP.flatMap { IPAddress($0) }
+        case .cfConnectingIP: return header("CF-Connecting-IP").flatMap { IPAddress($0.trimmingCharacters()) }
+        case .xRealIP: return header("X-Real-IP").flatMap { IPAddress($0.trimmingCharacters()) }
+        case .trueClientIP: return header("True-Client-IP").flatMap { IPAddress($0.trimmingCharacters()) }
+        case .xForwardedFor:
+            return header("X-Forwarded-For").flatMap { $0.split(separator: ",").first }
+                .flatMap { IPAddress(String($0).trimmingCharacters()) }
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text = text.dropFirst() }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+}

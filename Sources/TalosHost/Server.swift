@@ -1,0 +1,88 @@
+public import Hummingbird
+public import Logging
+import ServiceLifecycle
+public import TalosCore
+
+/// Builds the Talos HTTP application from a validated configuration.
+///
+/// Chooses the crypto backend by `crypto.backend` and the storage backend by the `db.dsn` scheme from `registry`,
+/// opens the storage, and (for backends that migrate automatically, i.e. embedded SQLite) applies pending
+/// migrations; otherwise refuses to start on an outdated schema.
+///
+/// - Throws: `ConfigError` for an unknown backend or missing settings, `StorageError` when the database cannot be
+///   opened or its schema is not up to date.
+public func buildApplication(
+    config: TalosConfig, registry: BackendRegistry, mode: ServerMode, logger: Logger,
+    clock: any WallClock = SystemWallClock()
+) async throws -> some ApplicationProtocol {
+    try config.validateForServing()
+    let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
+    let backend = try registry.storageBackend(forDSN: config.databaseDSN)
+    let handle = try await backend.open(config.databaseDSN, logger)
+    do {
+        try await prepareSchema(handle, logger: logger)
+    } catch {
+        await handle.shutdown()
+        throw error
+    }
+    let settings = SettingsStore(CredentialSettings(config: config, crypto: crypto))
+    let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
+    let handlers = Handlers(
+        service: service, verifier: Verifier(service: service), storage: handle.storage, clock: clock,
+        clientIPSource: config.clientIPSource, logger: logger)
+    let responder = APIResponder(
+        routes: handlers.routes(), mode: mode, logger: logger,
+        excludeHealthFromLog: config.excludeHealthFromRequestLog, clock: clock)
+    let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
+    if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
+        logger.warning(
+            "the admin surface has no authentication and listens on a non-loopback address; keep it on an internal network",
+            metadata: ["host": "\(config.httpHost)", "port": "\(port)"])
+    }
+    logger.info(
+        "talos starting",
+        metadata: [
+            "version": "\(TalosVersion.current)", "mode": "\(mode.rawValue)", "storage": "\(backend.name)",
+            "crypto": "\(crypto.name)", "host": "\(config.httpHost)", "port": "\(port)",
+        ])
+    var services: [any Service] = [StorageLifetime(handle: handle)]
+    services += handle.services.map(BackgroundServiceAdapter.init)
+    return Application(
+        responder: responder,
+        configuration: .init(address: .hostname(config.httpHost, port: port), serverName: nil),
+        services: services,
+        logger: logger
+    )
+}
+
+private func prepareSchema(_ handle: StorageHandle, logger: Logger) async throws {
+    let status = try await handle.migrator.status()
+    guard !status.isUpToDate else { return }
+    guard handle.migratesAutomatically, !status.dirty else {
+        throw StorageError.schemaOutdated(
+            "database schema is not up to date; run \"talos migrate up\" or start with --migrate")
+    }
+    let applied = try await handle.migrator.up(steps: nil)
+    logger.info("applied migrations", metadata: ["versions": "\(applied.map(String.init).joined(separator: ","))"])
+}
+
+/// Closes the storage after everything started later (the HTTP server) has shut down.
+struct StorageLifetime: Service {
+    let handle: StorageHandle
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await handle.shutdown()
+    }
+}
+
+/// Runs a core `BackgroundService` in the service group.
+struct BackgroundServiceAdapter: Service {
+    let service: any BackgroundService
+
+    init(_ service: any BackgroundService) { self.service = service }
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await service.run() }
+    }
+}
