@@ -1,0 +1,22 @@
+import ArgumentParser
+import NIOHTTP1
+import TalosCore
+
+/// `talos keys issued get KEY_ID`.
+struct IssuedGet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Show an issued key.")
+
+    @OptionGroup var client: ClientOptions
+
+    @Argument(help: "Key id (UUID).")
+    var keyID: String
+
+    func run() async throws {
+        let response = try await client.client.call(.GET, "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID))")
+        if client.quiet {
+            print(response.body["key_id"]?.stringValue ?? "")
+            return
+        }
+        try Printer(format: client.format).emit(response) { keyRows(response.body) }
+    }
+}

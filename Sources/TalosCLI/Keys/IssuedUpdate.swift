@@ -1,0 +1,46 @@
+import ArgumentParser
+import NIOHTTP1
+import TalosCore
+
+/// `talos keys issued update KEY_ID [flags]`: the update mask is the set of flags given.
+struct IssuedUpdate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Update an issued key.")
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var attributes: KeyAttributeOptions
+
+    @Argument(help: "Key id (UUID).")
+    var keyID: String
+
+    @Option(help: "New name.")
+    var name: String?
+
+    @Flag(help: "Remove the rate-limit policy.")
+    var clearRateLimit = false
+
+    @Flag(help: "Remove the IP restriction.")
+    var clearIpRestriction = false
+
+    func run() async throws {
+        var body = JSONObject()
+        var mask: [String] = []
+        if let name {
+            body["name"] = .string(name)
+            mask.append("name")
+        }
+        for field in try attributes.fields() {
+            body[field.key] = field.value
+            mask.append(field.path)
+        }
+        if clearRateLimit { mask.append("rate_limit_policy") }
+        if clearIpRestriction { mask.append("ip_restriction") }
+        guard !mask.isEmpty else { throw CommandFailure.usage("Error: nothing to update; pass at least one flag") }
+        let path = "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID))?update_mask=\(mask.joined(separator: ","))"
+        let response = try await client.client.call(.PATCH, path, body: .object(body))
+        if client.quiet {
+            print(response.body["key_id"]?.stringValue ?? "")
+            return
+        }
+        try Printer(format: client.format).emit(response) { keyRows(response.body) }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import NIOHTTP1
+import Logging
+import TalosCore
+import TalosPlugins
+
+/// `talos migrate up|down|status|force` (spec §10.2).
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply, revert and inspect schema migrations.",
+        subcommands: [MigrateUp.self, MigrateDown.self, MigrateStatus.self, MigrateForce.self]
+    )
+}
+
+/// Flags shared by the migrate commands.
+struct MigrateOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "JSON configuration file.")
+    var config: String?
+
+    @Option(help: "Database DSN (overrides DB_DSN, DSN and the configuration).")
+    var database: String?
+
+    /// Opens the storage named by `--database` > `DB_DSN` > `DSN` > configuration.
+    func open() async throws -> StorageHandle {
+        let environment = processEnvironment()
+        let dsn: String
+        do {
+            dsn = try database ?? environment["DB_DSN"] ?? environment["DSN"] ?? loadConfig(path: config).config.databaseDSN
+        } catch let error as ConfigError {
+            throw CommandFailure.failed("Error: \(error)")
+        }
+        do {
+            let backend = try BackendRegistry.builtIn.storageBackend(forDSN: dsn)
+            return try await backend.open(dsn, Logger(label: "talos.migrate"))
+        } catch let error as ConfigError {
+            throw CommandFailure.failed("Error: \(error)")
+        } catch let error as StorageError {
+            throw CommandFailure.failed("Error: \(error.detail)")
+        }
+    }
+
+    /// Runs `body` on the migrator, translating storage failures into exit 1.
+    func withMigrator(_ body: (any SchemaMigrator) async throws -> Void) async throws {
+        let handle = try await open()
+        do {
+            try await body(handle.migrator)
+            await handle.shutdown()
+        } catch let error as StorageError {
+            await handle.shutdown()
+            throw CommandFailure.failed("Error: \(error.detail)")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import TalosCore
+import TalosHost
+import TalosPlugins
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Loads configuration, builds the application and runs it until SIGTERM/SIGINT (drain ≤ 30 s, spec §10.2).
+struct ServerRunner {
+    let options: ServeOptions
+    let mode: ServerMode
+
+    func run() async throws {
+        let loaded: TalosConfig.LoadResult
+        var config: TalosConfig
+        do {
+            loaded = try loadConfig(path: options.config)
+            config = loaded.config
+        } catch let error as ConfigError {
+            throw CommandFailure.failed("Error: \(error)")
+        }
+        let logger = makeLogger(config)
+        for name in loaded.ignoredEnvironment {
+            logger.warning("ignoring unknown environment variable", metadata: ["variable": "\(name)"])
+        }
+        if options.dev { try applyDevelopmentDefaults(&config, logger: logger) }
+        let app: any ApplicationProtocol
+        do {
+            app = try await buildApplication(config: config, registry: .builtIn, mode: mode, logger: logger)
+        } catch let error as ConfigError {
+            throw CommandFailure.failed("Error: \(error)")
+        } catch let error as StorageError {
+            throw CommandFailure.failed("Error: \(error.detail)")
+        } catch let error as CryptoError {
+            throw CommandFailure.failed("Error: \(error)")
+        }
+        var configuration = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: configuration)
+        try await group.run()
+        logger.info("talos stopped")
+    }
+
+    private func makeLogger(_ config: TalosConfig) -> Logger {
+        let handler = TalosLogHandler(
+            format: TalosLogHandler.Format(rawValue: config.logFormat) ?? .json,
+            level: TalosLogHandler.level(named: config.logLevel))
+        return Logger(label: "talos") { _ in handler }
+    }
+
+    /// `--dev` (spec §10.2): a random secret kept in `<sqlite file>.dev-secret` (0600) and a localhost issuer.
+    private func applyDevelopmentDefaults(_ config: inout TalosConfig, logger: Logger) throws {
+        let dsn = config.databaseDSN
+        guard dsn.hasPrefix("sqlite://") || dsn.hasPrefix("sqlite3://") else {
+            throw CommandFailure.failed("Error: --dev is only for SQLite; db.dsn is not a sqlite:// DSN")
+        }
+        let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
+        if config.issuer == nil { config.issuer = "http://localhost:\(port)" }
+        logger.warning("development mode: generated secrets, not for production")
+        guard config.hmacSecret == nil else { return }
+        var path = String(dsn[dsn.firstRange(of: "://")!.upperBound...])
+        if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
+        guard path != ":memory:" else {
+            config.hmacSecret = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
+            return
+        }
+        let secretPath = path + ".dev-secret"
+        if let existing = readFile(secretPath) {
+            let secret = String(decoding: existing, as: UTF8.self).trimmingWhitespace()
+            guard secret.count >= 32 else {
+                throw CommandFailure.failed("Error: \(secretPath) holds fewer than 32 characters; delete it to regenerate")
+            }
+            config.hmacSecret = secret
+            return
+        }
+        let provider = try BackendRegistry.builtIn.cryptoProvider(named: config.cryptoBackend)
+        let secret = Hex.encode(try provider.make().randomBytes(32))
+        let descriptor = open(secretPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw CommandFailure.failed("Error: cannot create \(secretPath)") }
+        defer { close(descriptor) }
+        var bytes = Array((secret + "\n").utf8)
+        guard bytes.withUnsafeMutableBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw CommandFailure.failed("Error: cannot write \(secretPath)")
+        }
+        logger.info("created development secret", metadata: ["path": "\(secretPath)"])
+        config.hmacSecret = secret
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text = text.dropFirst() }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+}

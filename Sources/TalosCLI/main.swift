@@ -1,4 +1,0 @@
-import ArgumentParser
-import AsyncHTTPClient
-import Hummingbird
-print("talos")
