@@ -101,7 +101,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TalosSQLiteTests",
-            dependencies: ["TalosCore", "TalosSQLite", "TalosOpenSSL", "TalosTesting"],
+            dependencies: [
+                "TalosCore", "TalosSQLite", "TalosOpenSSL", "TalosTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import TalosCore
+import TalosSQLite
+import TalosTesting
+import Testing
+
+/// Real SQLite files in a temporary directory, one per test.
+func temporarySQLiteDSN() -> (dsn: String, directory: URL) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("talos-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return ("sqlite://\(directory.path)/talos.db", directory)
+}
+
+func openMigratedSQLite() async throws -> StorageHandle {
+    let handle = try await StorageBackend.sqlite.open(temporarySQLiteDSN().dsn, Logger(label: "test"))
+    try await handle.migrator.up(steps: nil)
+    return handle
+}
+
+@Suite struct SQLiteStorageConformanceTests {
+    @Test(arguments: StorageConformance.checks)
+    func conformance(check: String) async throws {
+        try await StorageConformance { try await openMigratedSQLite().storage }.run(check)
+    }
+}
+
+@Suite struct SQLiteMigrationTests {
+    @Test func upDownStatusAndForce() async throws {
+        let handle = try await StorageBackend.sqlite.open(temporarySQLiteDSN().dsn, Logger(label: "test"))
+        var status = try await handle.migrator.status()
+        #expect(status.currentVersion == 0 && !status.isUpToDate && status.entries.allSatisfy { !$0.applied })
+        #expect(try await handle.migrator.up(steps: 1) == [1])
+        #expect(try await handle.migrator.up(steps: nil) == [2])
+        #expect(try await handle.migrator.up(steps: nil) == [])
+        status = try await handle.migrator.status()
+        #expect(status.isUpToDate && status.currentVersion == 2)
+        #expect(try await handle.migrator.down(steps: 1) == [2])
+        #expect(try await handle.migrator.status().currentVersion == 1)
+        #expect(try await handle.migrator.down(steps: 5) == [1])
+        await #expect(throws: StorageError.self) {
+            _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
+        }
+        try await handle.migrator.force(version: 2)
+        #expect(try await handle.migrator.status().isUpToDate)
+    }
+
+    @Test func aDSNWithoutPathIsAConfigError() async {
+        await #expect(throws: ConfigError.self) { _ = try await StorageBackend.sqlite.open("sqlite://", Logger(label: "t")) }
+    }
+
+    @Test func anUnreachableFileIsUnavailable() async {
+        await #expect(throws: StorageError.self) {
+            _ = try await StorageBackend.sqlite.open("sqlite:///nonexistent-dir/x/talos.db", Logger(label: "t"))
+        }
+    }
+}
