@@ -62,7 +62,8 @@ private struct JSONParser {
             }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                guard index < bytes.count else { throw error("unexpected end of input") }
+                guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
                 let key = try parseString()
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }

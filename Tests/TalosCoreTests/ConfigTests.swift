@@ -1,0 +1,93 @@
+import TalosCore
+import Testing
+
+@Suite struct ConfigTests {
+    func load(_ file: String?, _ environment: [String: String] = [:]) throws -> TalosConfig.LoadResult {
+        try TalosConfig.load(fileContents: file.map { Array($0.utf8) }, environment: environment)
+    }
+
+    @Test func defaultsApplyWithoutFileOrEnvironment() throws {
+        let config = try load(nil).config
+        #expect(config.databaseDSN == "sqlite://./talos.db")
+        #expect(config.cryptoBackend == "openssl")
+        #expect(config.prefix == "ory_ak")
+        #expect(config.maxTTL == 8760 * 3600 * 1_000_000_000)
+        #expect(config.httpPort == nil)
+        #expect(throws: ConfigError.self) { try config.validateForServing() }
+    }
+
+    @Test func environmentBeatsFileBeatsDefaults() throws {
+        let file = #"{"serve":{"http":{"port":5000,"host":"127.0.0.1"}},"credentials":{"issuer":"https://file"}}"#
+        let config = try load(file, ["TALOS_SERVE_HTTP_PORT": "6000", "TALOS_SECRETS_HMAC_CURRENT": String(repeating: "s", count: 32)]).config
+        #expect(config.httpPort == 6000)
+        #expect(config.httpHost == "127.0.0.1")
+        #expect(config.issuer == "https://file")
+        #expect(config.clockSkew == 300_000_000_000)
+        try config.validateForServing()
+    }
+
+    @Test func shippedProfileLoads() throws {
+        let oss = #"""
+            {"serve":{"http":{"host":"0.0.0.0","port":4420},"metrics":{"port":4422}},
+             "credentials":{"issuer":"http://localhost:4420","api_keys":{"max_ttl":"8760h","prefix":{"current":"ory_ak"}}},
+             "db":{"dsn":"sqlite://./talos.db"},"cache":{"type":"noop","enabled":false},
+             "rate_limit":{"enabled":false,"backend":"memory"},"log":{"level":"info","format":"json"},
+             "tracing":{"enabled":false},"crypto":{"backend":"openssl"}}
+            """#
+        let config = try load(oss).config
+        #expect(config.metricsPort == 4422 && config.issuer == "http://localhost:4420")
+    }
+
+    @Test func arraysFromEnvironment() throws {
+        let secret = String(repeating: "r", count: 40)
+        var config = try load(nil, ["TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED": "old1, old2"]).config
+        #expect(config.retiredPrefixes == ["old1", "old2"])
+        config = try load(nil, ["TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED": #"["a","b_c"]"#]).config
+        #expect(config.retiredPrefixes == ["a", "b_c"])
+        config = try load(nil, [
+            "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_1": "second", "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_0": "first",
+        ]).config
+        #expect(config.retiredPrefixes == ["first", "second"])
+        config = try load(nil, [
+            "TALOS_SECRETS_HMAC_RETIRED_0_VALUE": secret, "TALOS_SECRETS_HMAC_RETIRED_0_EXPIRES_AT": "2030-01-01T00:00:00Z",
+        ]).config
+        #expect(config.retiredHMACSecrets == [ExpiringValue(value: secret, expiresAt: Timestamp(rfc3339: "2030-01-01T00:00:00Z"))])
+    }
+
+    @Test func unknownEnvironmentVariablesAreReportedNotFatal() throws {
+        let result = try load(nil, ["TALOS_URL": "http://x", "TALOS_LOG_LEVEL": "debug", "PATH": "/bin"])
+        #expect(result.ignoredEnvironment == ["TALOS_URL"])
+        #expect(result.config.logLevel == "debug")
+    }
+
+    @Test(arguments: [
+        (#"{"serve":{"http":{"prot":1}}}"#, #"config: unknown key "serve.http.prot""#),
+        (#"{"bogus":true}"#, #"config: unknown key "bogus""#),
+        (#"{"serve":{"http":{"port":70000}}}"#, "config: serve.http.port: must be between 1 and 65535 (got 70000)"),
+        (#"{"serve":{"http":{"port":"80"}}}"#, "config: serve.http.port: must be an integer"),
+        (#"{"credentials":{"clock_skew":"11m"}}"#, "config: credentials.clock_skew: must be at most 10m"),
+        (#"{"credentials":{"api_keys":{"max_ttl":"1y"}}}"#,
+         #"config: credentials.api_keys.max_ttl: invalid duration "1y" (e.g. 30s, 5m, 1.5h)"#),
+        (#"{"credentials":{"api_keys":{"prefix":{"current":"bad-prefix"}}}}"#,
+         #"config: credentials.api_keys.prefix.current: "bad-prefix" does not match ^[a-zA-Z0-9_]{1,16}$"#),
+        (#"{"secrets":{"hmac":{"current":"short"}}}"#, "config: secrets.hmac.current: must be at least 32 characters"),
+        (#"{"cache":{"type":"redis"}}"#, "config: cache.type: redis is not supported (use noop or memory)"),
+        (#"{"log":{"level":"loud"}}"#, #"config: log.level: must be one of debug, info, warn, error (got "loud")"#),
+        (#"{"credentials":{"api_keys":{"default_ttl":"9000h"}}}"#,
+         "config: credentials.api_keys.default_ttl: must not exceed credentials.api_keys.max_ttl"),
+        ("[1]", "config: file must hold a JSON object"),
+        ("{", "config: file is not valid JSON: unexpected end of input at offset 1"),
+    ])
+    func validationNamesTheKey(file: String, message: String) {
+        #expect(throws: ConfigError(String(message.dropFirst("config: ".count)))) { try load(file) }
+    }
+
+    @Test func environmentValuesAreValidatedToo() {
+        #expect(throws: ConfigError("serve.http.port: must be an integer (TALOS_SERVE_HTTP_PORT)")) {
+            try load(nil, ["TALOS_SERVE_HTTP_PORT": "eighty"])
+        }
+        #expect(throws: ConfigError("cache.enabled: must be true, false, 1 or 0 (TALOS_CACHE_ENABLED)")) {
+            try load(nil, ["TALOS_CACHE_ENABLED": "yes"])
+        }
+    }
+}
