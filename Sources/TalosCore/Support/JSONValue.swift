@@ -35,6 +35,12 @@ public enum JSONValue: Sendable, Hashable {
         return false
     }
 
+    /// The element at `index` of an array; `nil` for other values and out-of-range indexes.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// Looks up a member of an object; `nil` for other values and missing members.
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]

@@ -1,0 +1,151 @@
+import HTTPTypes
+import TalosCore
+import TalosHost
+import TalosPlugins
+import TalosTesting
+import Testing
+
+@Suite struct TransportTests {
+    @Test func everyErrorUsesTheEnvelope() async throws {
+        try await withAPI { api async throws in
+            let reply = try await api.send(
+                .post, "/v2alpha1/admin/issuedApiKeys", "{not json", headers: [HTTPField.Name("X-Request-ID")!: "req.1:a-b"])
+            #expect(reply.status == 400)
+            #expect(reply.headers[HTTPField.Name("X-Request-ID")!] == "req.1:a-b")
+            let error = try #require(reply.json["error"])
+            #expect(error["code"] == 400)
+            #expect(error["status"] == "INVALID_ARGUMENT")
+            #expect(error["details"]?[0]?["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
+            #expect(error["details"]?[0]?["reason"] == "MALFORMED_REQUEST")
+            #expect(error["details"]?[0]?["domain"] == "www.ory.com/talos")
+            #expect(error["details"]?[1] == ["@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": "req.1:a-b"])
+        }
+    }
+
+    @Test(arguments: [
+        #"{"name":5,"actor_id":"a"}"#, #"{"name":"n","actor_id":"a","scopes":"read"}"#,
+        #"{"name":"n","actor_id":"a","scopes":[1]}"#, #"{"name":"n","actor_id":"a","metadata":[]}"#,
+        #"{"name":"n","actor_id":"a","ttl":3600}"#, #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"ten"}}"#,
+        "[]", "", "null", #"{"name":"n"} trailing"#,
+    ])
+    func wrongTypesAreMalformed(body: String) async throws {
+        try await withAPI { api async throws in
+            let reply = try await api.send(.post, "/v2alpha1/admin/issuedApiKeys", body)
+            #expect(reply.status == 400)
+            #expect(reply.reason == "MALFORMED_REQUEST")
+            #expect(reply.message?.hasPrefix("malformed JSON body: ") == true)
+        }
+    }
+
+    @Test func routingErrors() async throws {
+        try await withAPI { api async throws in
+            let unknown = try await api.send(.get, "/v2alpha1/admin/nothing")
+            #expect(unknown.status == 404 && unknown.reason == "NOT_FOUND" && unknown.message == "route not found")
+            let method = try await api.send(.delete, "/v2alpha1/admin/issuedApiKeys")
+            #expect(method.status == 405 && method.reason == "METHOD_NOT_ALLOWED")
+            #expect(method.json["error"]?["status"] == "UNIMPLEMENTED")
+            let encoded = try await api.send(.post, "/v2alpha1/admin/apiKeys%3Averify", #"{"credential":"x"}"#)
+            #expect(encoded.status == 200 && encoded.json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+            let badUUID = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/nope")
+            #expect(badUUID.status == 400)
+        }
+    }
+
+    @Test func bodyLimits() async throws {
+        try await withAPI { api async throws in
+            let big = String(repeating: "a", count: (1 << 20) + 1)
+            let reply = try await api.send(.post, "/v2alpha1/admin/apiKeys:verify", big)
+            #expect(reply.status == 413)
+            #expect(reply.reason == "REQUEST_TOO_LARGE")
+            #expect(reply.json["error"]?["status"] == "RESOURCE_EXHAUSTED")
+            #expect(reply.message == "request body exceeds 1048576 bytes")
+            // Batch verify allows 16 MiB: a 2 MiB body gets past the limit (and fails on its content instead).
+            let batch = try await api.send(.post, "/v2alpha1/admin/apiKeys:batchVerify", "[" + big + big + "]")
+            #expect(batch.status == 400 && batch.reason == "MALFORMED_REQUEST")
+        }
+    }
+
+    @Test func healthAndVersion() async throws {
+        try await withAPI { api async throws in
+            #expect(try await api.send(.get, "/health/alive").json == ["status": "ok"])
+            #expect(try await api.send(.get, "/health/ready").json == ["status": "ok"])
+            #expect(try await api.send(.get, "/version").json == ["version": .string(TalosVersion.current)])
+        }
+    }
+
+    @Test func serverModesRefuseTheOtherSurface() async throws {
+        try await withAPI(mode: .public) { api async throws in
+            let admin = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys")
+            #expect(admin.status == 501 && admin.reason == "UNIMPLEMENTED")
+            #expect(admin.message == "method not available in this server mode")
+            let own = try await api.post("/v2alpha1/apiKeys:selfRevoke", ["credential": "x", "reason": "REVOCATION_REASON_SUPERSEDED"])
+            #expect(own.status == 404)
+            #expect(try await api.send(.get, "/health/alive").status == 200)
+        }
+        try await withAPI(mode: .admin) { api async throws in
+            let selfRevoke = try await api.post("/v2alpha1/apiKeys:selfRevoke", ["credential": "x"])
+            #expect(selfRevoke.status == 501)
+            #expect(try await api.send(.get, "/v2alpha1/admin/issuedApiKeys").status == 200)
+        }
+    }
+}
+
+@Suite struct SecretRotationTests {
+    let oldSecret = testSecret
+    let newSecret = String(repeating: "n", count: 40)
+
+    @Test func retiredSecretsKeepKeysValidUntilTheyExpire() async throws {
+        let database = temporaryDatabase()
+        let clock = ManualClock()
+        let secret = try await withAPI(testConfig(database: database), clock: clock) { api in try await api.issue().1 }
+        var rotated = testConfig(database: database)
+        rotated.hmacSecret = newSecret
+        try await withAPI(rotated, clock: clock) { api async throws in
+            let reply = try await api.verify(secret)
+            #expect(reply.json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+        }
+        rotated.retiredHMACSecrets = [ExpiringValue(value: oldSecret, expiresAt: clock.now().adding(seconds: 60))]
+        try await withAPI(rotated, clock: clock) { api async throws in
+            #expect(try await api.verify(secret).json["is_valid"] == true)
+            // Keys issued now use the current secret.
+            let (_, fresh) = try await api.issue()
+            #expect(try await api.verify(fresh).json["is_valid"] == true)
+            clock.advance(seconds: 61)
+            #expect(try await api.verify(secret).json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+            #expect(try await api.verify(fresh).json["is_valid"] == true)
+        }
+    }
+
+    @Test func pageTokensSurviveSecretRotation() async throws {
+        let database = temporaryDatabase()
+        let token = try await withAPI(testConfig(database: database)) { api async throws in
+            for _ in 0..<3 { _ = try await api.issue() }
+            return try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_size=1").json["next_page_token"]?.stringValue ?? ""
+        }
+        var rotated = testConfig(database: database)
+        rotated.hmacSecret = newSecret
+        rotated.retiredHMACSecrets = [ExpiringValue(value: oldSecret)]
+        try await withAPI(rotated) { api async throws in
+            let reply = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_size=1&page_token=\(token)")
+            #expect(reply.status == 200)
+        }
+    }
+
+    @Test func retiredPrefixesKeepVerifying() async throws {
+        let database = temporaryDatabase()
+        var config = testConfig(database: database)
+        config.prefix = "old"
+        let secret = try await withAPI(config) { api in try await api.issue().1 }
+        #expect(secret.hasPrefix("old_v1_"))
+        config.prefix = "new"
+        try await withAPI(config) { api async throws in
+            let reply = try await api.verify(secret)
+            #expect(reply.json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+        }
+        config.retiredPrefixes = ["old"]
+        try await withAPI(config) { api async throws in
+            #expect(try await api.verify(secret).json["is_valid"] == true)
+            #expect(try await api.issue().1.hasPrefix("new_v1_"))
+        }
+    }
+}
