@@ -150,7 +150,10 @@ struct APIResponder: HTTPResponder {
         {
             return given
         }
-        return UUIDText.v4(randomBytes: (0..<16).map { _ in UInt8.random(in: 0...255) })
+        // Request ids need uniqueness, not secrecy: two 64-bit draws instead of a CSPRNG call per byte.
+        var generator = SystemRandomNumberGenerator()
+        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
+        return UUIDText.v4(randomBytes: (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (UInt64($0 % 8) * 8)) })
     }
 
     static func render(_ reply: APIReply) -> Response {
