@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -63,9 +64,32 @@ let package = Package(
             path: "Sources/Plugins/TalosSQLite",
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CTalosSodium",
+            path: "Sources/Plugins/CTalosSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "TalosSodium",
+            dependencies: ["TalosCore", "CTalosSodium"],
+            path: "Sources/Plugins/TalosSodium",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TalosPostgres",
+            dependencies: [
+                "TalosCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Plugins/TalosPostgres",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TalosPlugins",
-            dependencies: ["TalosCore", "TalosSQLite", "TalosOpenSSL"],
+            dependencies: ["TalosCore", "TalosSQLite", "TalosOpenSSL", "TalosSodium", "TalosPostgres"],
             path: "Sources/Plugins/TalosPlugins",
             swiftSettings: swiftSettings
         ),
@@ -104,6 +128,20 @@ let package = Package(
             dependencies: [
                 "TalosCore", "TalosSQLite", "TalosOpenSSL", "TalosTesting",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosSodiumTests",
+            dependencies: ["TalosCore", "TalosSodium", "TalosOpenSSL", "TalosTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosPostgresTests",
+            dependencies: [
+                "TalosCore", "TalosPostgres", "TalosTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

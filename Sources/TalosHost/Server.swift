@@ -13,18 +13,12 @@ public import TalosCore
 ///   opened or its schema is not up to date.
 public func buildApplication(
     config: TalosConfig, registry: BackendRegistry, mode: ServerMode, logger: Logger,
-    clock: any WallClock = SystemWallClock()
+    clock: any WallClock = SystemWallClock(), migrate: Bool = false
 ) async throws -> some ApplicationProtocol {
     try config.validateForServing()
     let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
-    do {
-        try await prepareSchema(handle, logger: logger)
-    } catch {
-        await handle.shutdown()
-        throw error
-    }
     let settings = SettingsStore(CredentialSettings(config: config, crypto: crypto))
     let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
     let handlers = Handlers(
@@ -47,18 +41,23 @@ public func buildApplication(
         ])
     var services: [any Service] = [StorageLifetime(handle: handle)]
     services += handle.services.map(BackgroundServiceAdapter.init)
-    return Application(
+    var app = Application(
         responder: responder,
         configuration: .init(address: .hostname(config.httpHost, port: port), serverName: nil),
         services: services,
         logger: logger
     )
+    // Runs once the storage's services (connection pools) are up and before the listener accepts requests.
+    app.beforeServerStarts { try await prepareSchema(handle, migrate: migrate, logger: logger) }
+    return app
 }
 
-private func prepareSchema(_ handle: StorageHandle, logger: Logger) async throws {
+/// Applies pending migrations for embedded backends or when asked (`--migrate`); otherwise refuses an outdated
+/// schema (spec §10.2).
+private func prepareSchema(_ handle: StorageHandle, migrate: Bool, logger: Logger) async throws {
     let status = try await handle.migrator.status()
     guard !status.isUpToDate else { return }
-    guard handle.migratesAutomatically, !status.dirty else {
+    guard handle.migratesAutomatically || migrate, !status.dirty else {
         throw StorageError.schemaOutdated(
             "database schema is not up to date; run \"talos migrate up\" or start with --migrate")
     }

@@ -15,6 +15,28 @@ public enum CryptoConformance {
         randomness(crypto)
     }
 
+    /// Checks that two backends produce identical bytes for every deterministic primitive on `iterations` random
+    /// inputs, and that each opens what the other sealed.
+    public static func crossCheck(_ a: any CryptoBackend, _ b: any CryptoBackend, iterations: Int) throws {
+        var mismatches = 0
+        for iteration in 0..<iterations {
+            let key = a.randomBytes(iteration % 150)
+            let message = b.randomBytes((iteration * 7) % 300)
+            if a.hmacSHA256(key: key, message: message) != b.hmacSHA256(key: key, message: message) { mismatches += 1 }
+            if a.sha512_256(message) != b.sha512_256(message) { mismatches += 1 }
+            let aeadKey = a.randomBytes(32)
+            let nonce = b.randomBytes(12)
+            let sealedA = try a.chaCha20Poly1305Seal(key: aeadKey, nonce: nonce, plaintext: message)
+            let sealedB = try b.chaCha20Poly1305Seal(key: aeadKey, nonce: nonce, plaintext: message)
+            if sealedA != sealedB { mismatches += 1 }
+            if try b.chaCha20Poly1305Open(key: aeadKey, nonce: nonce, sealed: sealedA) != message { mismatches += 1 }
+            if try a.chaCha20Poly1305Open(key: aeadKey, nonce: nonce, sealed: sealedB) != message { mismatches += 1 }
+            let other = Array(key.reversed())
+            if a.constantTimeEquals(key, other) != b.constantTimeEquals(key, other) { mismatches += 1 }
+        }
+        #expect(mismatches == 0, "\(a.name) and \(b.name) disagree on \(mismatches) results")
+    }
+
     static func vectors(_ crypto: any CryptoBackend) throws {
         // §4.3 issued key.
         let hmac = crypto.hmacSHA256Key(Array(vectorSecret.utf8))

@@ -40,13 +40,11 @@ struct MigrateOptions: ParsableArguments {
     }
 
     /// Runs `body` on the migrator, translating storage failures into exit 1.
-    func withMigrator(_ body: (any SchemaMigrator) async throws -> Void) async throws {
+    func withMigrator(_ body: @Sendable (any SchemaMigrator) async throws -> Void) async throws {
         let handle = try await open()
         do {
-            try await body(handle.migrator)
-            await handle.shutdown()
+            try await handle.withServices { handle in try await body(handle.migrator) }
         } catch let error as StorageError {
-            await handle.shutdown()
             throw CommandFailure.failed("Error: \(error.detail)")
         }
     }

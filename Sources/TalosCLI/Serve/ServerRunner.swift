@@ -33,7 +33,8 @@ struct ServerRunner {
         if options.dev { try applyDevelopmentDefaults(&config, logger: logger) }
         let app: any ApplicationProtocol
         do {
-            app = try await buildApplication(config: config, registry: .builtIn, mode: mode, logger: logger)
+            app = try await buildApplication(
+                config: config, registry: .builtIn, mode: mode, logger: logger, migrate: options.migrate)
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")
         } catch let error as StorageError {
@@ -45,7 +46,11 @@ struct ServerRunner {
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(30)
         let group = ServiceGroup(configuration: configuration)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as StorageError {
+            throw CommandFailure.failed("Error: \(error.detail)")
+        }
         logger.info("talos stopped")
     }
 

@@ -95,3 +95,23 @@ public struct BackendRegistry: Sendable {
         return provider
     }
 }
+
+extension StorageHandle {
+    /// Runs `body` while the storage's background services run (for commands outside a service group, such as
+    /// migrations and tests), then stops them and releases the storage.
+    public func withServices<T: Sendable>(_ body: @Sendable (StorageHandle) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service.run() } }
+            do {
+                let result = try await body(self)
+                group.cancelAll()
+                await shutdown()
+                return result
+            } catch {
+                group.cancelAll()
+                await shutdown()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import TalosCore
+
+/// The pool plus the two rules every call follows: a deadline, and driver errors translated into `StorageError`.
+struct PostgresDatabase: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// How long a call may wait for a connection and its queries before it fails.
+    var deadline: Duration = .seconds(5)
+
+    /// Runs `body` on a leased connection. Failing to get a connection in time is `unavailable` (the database is
+    /// down or unreachable); running out of time afterwards is `timeout`.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = Leased()
+        let deadline = self.deadline
+        let client = self.client
+        do {
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        leased.flag.store(true, ordering: .relaxed)
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    throw leased.flag.load(ordering: .relaxed)
+                        ? StorageError.timeout("database operation timed out after \(deadline)")
+                        : StorageError.unavailable("no database connection within \(deadline)")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs `body` in a transaction (rolled back when it throws).
+    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await withConnection { connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    private final class Leased: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
+    /// Maps postgres-nio errors to storage errors; errors of other kinds (e.g. thrown by a transform) pass through.
+    static func translate(_ error: any Error) -> any Error {
+        if let error = error as? StorageError { return error }
+        if let error = error as? PostgresTransactionError {
+            return translate(error.closureError ?? error.rollbackError ?? error.commitError ?? error.beginError ?? error)
+        }
+        guard let error = error as? PSQLError else { return error }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let message = error.serverInfo?[.message] ?? "server error"
+            let constraint = error.serverInfo?[.constraintName] ?? ""
+            if state == "23505" { return StorageError.duplicate("postgres: unique violation on \(constraint)") }
+            if state == "57014" { return StorageError.timeout("postgres: \(message)") }
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                return StorageError.unavailable("postgres: \(message) (\(state))")
+            }
+            if state == "42P01" { return StorageError.schemaOutdated("postgres: \(message)") }
+            return StorageError.other("postgres: \(message) (\(state))")
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+            .sslUnsupported, .failedToAddSSLHandler:
+            return StorageError.unavailable("postgres: \(error.code)")
+        case .queryCancelled:
+            return StorageError.timeout("postgres: query cancelled")
+        default:
+            return StorageError.other("postgres: \(error.code)")
+        }
+    }
+}

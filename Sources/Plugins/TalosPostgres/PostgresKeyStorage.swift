@@ -1,0 +1,245 @@
+import PostgresNIO
+import TalosCore
+
+/// `KeyStorage` on PostgreSQL. Rows mirror the SQLite schema; every value is a bound parameter.
+struct PostgresKeyStorage: KeyStorage {
+    let database: PostgresDatabase
+
+    static let columns = """
+        nid, kind, key_id, name, actor_id, scopes, status, create_time, update_time, expire_time, last_used_time, \
+        metadata, rate_limit_quota, rate_limit_window, allowed_cidrs, revocation_reason, revocation_description, \
+        visibility, request_id
+        """
+
+    static func bindings(_ key: APIKey) throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 19)
+        binds.append(key.nid)
+        binds.append(key.kind.rawValue)
+        binds.append(key.keyID)
+        binds.append(key.name)
+        binds.append(key.actorID)
+        binds.append(JSONValue.array(key.scopes.map(JSONValue.string)).compactString)
+        binds.append(Int16(key.storedStatus.rawValue))
+        binds.append(key.createTime.microseconds)
+        binds.append(key.updateTime.microseconds)
+        binds.append(key.expireTime?.microseconds)
+        binds.append(key.lastUsedTime?.microseconds)
+        binds.append(JSONValue.object(key.metadata).compactString)
+        binds.append(key.rateLimitPolicy?.quota)
+        binds.append(key.rateLimitPolicy?.windowSeconds)
+        binds.append(JSONValue.array(key.allowedCIDRs.map(JSONValue.string)).compactString)
+        binds.append(key.revocationReason.map { Int16($0.rawValue) })
+        binds.append(key.revocationDescription)
+        binds.append(Int16(key.visibility.rawValue))
+        binds.append(key.requestID)
+        return binds
+    }
+
+    static let insertSQL = "INSERT INTO api_keys (\(columns)) VALUES (" + (1...19).map { "$\($0)" }.joined(separator: ", ") + ")"
+
+    static let updateSQL = """
+        UPDATE api_keys SET name = $4, actor_id = $5, scopes = $6, status = $7, create_time = $8, update_time = $9, \
+        expire_time = $10, last_used_time = $11, metadata = $12, rate_limit_quota = $13, rate_limit_window = $14, \
+        allowed_cidrs = $15, revocation_reason = $16, revocation_description = $17, visibility = $18, request_id = $19 \
+        WHERE nid = $1 AND kind = $2 AND key_id = $3
+        """
+
+    static func decode(_ row: PostgresRow) throws -> APIKey {
+        let columns = row.makeRandomAccess()
+        func strings(_ index: Int) throws -> [String] {
+            guard case .array(let items) = try JSONValue.parse(try columns[index].decode(String.self)) else {
+                throw StorageError.other("corrupt JSON array in column \(index)")
+            }
+            return items.compactMap(\.stringValue)
+        }
+        let quota = try columns[12].decode(Int64?.self)
+        let window = try columns[13].decode(Int64?.self)
+        let metadata = (try? JSONValue.parse(try columns[11].decode(String.self)))?.objectValue ?? [:]
+        return APIKey(
+            kind: KeyKind(rawValue: try columns[1].decode(String.self)) ?? .issued,
+            nid: try columns[0].decode(String.self),
+            keyID: try columns[2].decode(String.self),
+            name: try columns[3].decode(String.self),
+            actorID: try columns[4].decode(String.self),
+            scopes: try strings(5),
+            storedStatus: KeyStatus(rawValue: Int(try columns[6].decode(Int16.self))) ?? .unspecified,
+            createTime: Timestamp(microseconds: try columns[7].decode(Int64.self)),
+            updateTime: Timestamp(microseconds: try columns[8].decode(Int64.self)),
+            expireTime: try columns[9].decode(Int64?.self).map(Timestamp.init(microseconds:)),
+            lastUsedTime: try columns[10].decode(Int64?.self).map(Timestamp.init(microseconds:)),
+            metadata: metadata,
+            rateLimitPolicy: quota.flatMap { quota in window.map { RateLimitPolicy(quota: quota, windowSeconds: $0) } },
+            allowedCIDRs: try strings(14),
+            revocationReason: try columns[15].decode(Int16?.self).flatMap { RevocationReason(rawValue: Int($0)) },
+            revocationDescription: try columns[16].decode(String?.self),
+            visibility: KeyVisibility(rawValue: Int(try columns[17].decode(Int16.self))) ?? .secret,
+            requestID: try columns[18].decode(String?.self)
+        )
+    }
+
+    static func keys(_ rows: PostgresRowSequence) async throws -> [APIKey] {
+        var keys: [APIKey] = []
+        for try await row in rows { keys.append(try decode(row)) }
+        return keys
+    }
+
+    static func fetchOne(_ connection: PostgresConnection, kind: KeyKind, nid: String, keyID: String, lock: Bool)
+        async throws -> APIKey?
+    {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(nid)
+        binds.append(kind.rawValue)
+        binds.append(keyID)
+        let sql = "SELECT \(columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3" + (lock ? " FOR UPDATE" : "")
+        return try await keys(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: connection.logger)).first
+    }
+
+    func insert(_ key: APIKey) async throws -> InsertOutcome {
+        let binds = try Self.bindings(key)
+        do {
+            try await database.withConnection { connection in
+                _ = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds), logger: connection.logger)
+            }
+            return .created(key)
+        } catch let error as StorageError where error.isDuplicate && error.detail.contains("request_id") {
+            guard let requestID = key.requestID,
+                let existing = try await fetch(kind: key.kind, nid: key.nid, requestID: requestID)
+            else { throw error }
+            return .replayed(existing)
+        }
+    }
+
+    func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
+        try await database.withConnection { connection in
+            try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: false)
+        }
+    }
+
+    func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
+        try await database.withConnection { connection in
+            try await Self.keys(
+                connection.query(
+                    "SELECT \(unescaped: Self.columns) FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND request_id = \(requestID)",
+                    logger: connection.logger)
+            ).first
+        }
+    }
+
+    func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
+        guard !keyIDs.isEmpty else { return [] }
+        return try await database.withConnection { connection in
+            try await Self.keys(
+                connection.query(
+                    "SELECT \(unescaped: Self.columns) FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND key_id = ANY(\(keyIDs))",
+                    logger: connection.logger))
+        }
+    }
+
+    func list(_ query: ListQuery) async throws -> [APIKey] {
+        var sql = "SELECT \(Self.columns) FROM api_keys WHERE nid = $1 AND kind = $2"
+        var binds = PostgresBindings()
+        binds.append(query.nid)
+        binds.append(query.kind.rawValue)
+        func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
+            try binds.append(value, context: .default)
+            return "$\(binds.count)"
+        }
+        if let actorID = query.actorID { sql += " AND actor_id = \(try bind(actorID))" }
+        switch query.status {
+        case .active?:
+            sql += " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND (expire_time IS NULL OR expire_time > \(try bind(query.now.microseconds)))"
+        case .expired?:
+            sql += " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND expire_time <= \(try bind(query.now.microseconds))"
+        case .revoked?:
+            sql += " AND status = \(try bind(Int16(KeyStatus.revoked.rawValue)))"
+        default: break
+        }
+        if let after = query.after { sql += " AND key_id > \(try bind(after))" }
+        sql += " ORDER BY key_id LIMIT \(try bind(Int64(query.limit)))"
+        let statement = PostgresQuery(unsafeSQL: sql, binds: binds)
+        return try await database.withConnection { connection in
+            try await Self.keys(connection.query(statement, logger: connection.logger))
+        }
+    }
+
+    func modify(
+        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+    ) async throws -> APIKey? {
+        try await withoutActuallyEscaping(transform) { transform in
+            let transform = UnsafeTransfer(transform)
+            return try await database.withTransaction { connection in
+                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true) else {
+                    return nil
+                }
+                let updated = try transform.value(key)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(updated)), logger: connection.logger)
+                return updated
+            }
+        }
+    }
+
+    func replace(
+        kind: KeyKind, nid: String, keyID: String,
+        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
+    ) async throws -> (replacement: APIKey, retired: APIKey)? {
+        try await withoutActuallyEscaping(transform) { transform in
+            let transform = UnsafeTransfer(transform)
+            let pair: Pair? = try await database.withTransaction { connection in
+                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true) else {
+                    return nil
+                }
+                let (replacement, retired) = try transform.value(key)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.insertSQL, binds: try Self.bindings(replacement)), logger: connection.logger)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(retired)), logger: connection.logger)
+                return Pair(replacement: replacement, retired: retired)
+            }
+            return pair.map { ($0.replacement, $0.retired) }
+        }
+    }
+
+    private struct Pair: Sendable {
+        let replacement: APIKey
+        let retired: APIKey
+    }
+
+    func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
+        try await database.withConnection { connection in
+            let rows = try await connection.query(
+                "DELETE FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND key_id = \(keyID) RETURNING key_id",
+                logger: connection.logger)
+            var deleted = false
+            for try await _ in rows { deleted = true }
+            return deleted
+        }
+    }
+
+    func countActive(nid: String, at now: Timestamp) async throws -> Int {
+        try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT COUNT(*) FROM api_keys WHERE nid = \(nid) AND status = \(Int16(KeyStatus.active.rawValue)) \
+                AND (expire_time IS NULL OR expire_time > \(now.microseconds))
+                """,
+                logger: connection.logger)
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
+    func checkHealth() async throws {
+        try await database.withConnection { connection in
+            _ = try await connection.query("SELECT 1", logger: connection.logger)
+        }
+    }
+}
+
+/// Carries a non-escaping transform into the transaction closure, which runs it before returning.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    // @unchecked: the wrapped closure is @Sendable at the API boundary; withoutActuallyEscaping drops that
+    // annotation, and the closure never outlives the call that received it.
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
