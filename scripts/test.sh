@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, conformance and in-process HTTP tests, then the end-to-end quickstart against the real
-# `talos` binary on loopback. Builds once (debug) and runs everything from that build.
+# The whole test suite, built once (debug) and run from that build:
+#   1. unit, conformance and in-process HTTP tests (swift test), Postgres suites included;
+#   2. end-to-end against the real `talos` binary on loopback: SQLite (quickstart, wire checks, SIGTERM) and
+#      PostgreSQL (migrations, quickstart, two replicas, crypto swap, database outage).
+# PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
+# elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pg_port=${TALOS_TEST_PG_PORT:-55432}
+if [ -z "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${CI:-}" ]; then
+    TALOS_TEST_POSTGRES_DSN=$(scripts/postgres.sh start "$pg_port")
+    export TALOS_TEST_POSTGRES_DSN
+  else
+    echo "notice: PostgreSQL is not installed; skipping the Postgres suites (apt-get install postgresql)" >&2
+  fi
+fi
 swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
+if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
+  scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
+fi
