@@ -14,13 +14,13 @@ struct APIRequest: Sendable {
     let nid: String
 
     func json() throws(TalosError) -> BodyReader {
+        let value: JSONValue
         do {
-            return try BodyReader(JSONValue.parse(body))
-        } catch let error as JSONParseError {
-            throw TalosError.malformed(error.detail)
+            value = try JSONValue.parse(body)
         } catch {
-            throw error as! TalosError
+            throw TalosError.malformed(error.detail)
         }
+        return try BodyReader(value)
     }
 
     func query(_ name: String) -> String? { request.uri.queryParameters[name[...]].map(String.init) }

@@ -13,10 +13,11 @@ public import TalosCore
 ///   opened or its schema is not up to date.
 public func buildApplication(
     config: TalosConfig, registry: BackendRegistry, mode: ServerMode, logger: Logger,
-    clock: any WallClock = SystemWallClock(), migrate: Bool = false
+    clock: any WallClock = SystemWallClock(), migrate: Bool = false, reloadSource: ConfigReloadSource? = nil
 ) async throws -> some ApplicationProtocol {
     try config.validateForServing()
     let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
+    try config.validateSigningKeys(cryptoBackend: crypto.name)
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
     let settings = SettingsStore(CredentialSettings(config: config, crypto: crypto))
@@ -41,6 +42,10 @@ public func buildApplication(
         ])
     var services: [any Service] = [StorageLifetime(handle: handle)]
     services += handle.services.map(BackgroundServiceAdapter.init)
+    if let reloadSource {
+        services.append(
+            ConfigReloadService(source: reloadSource, initial: config, crypto: crypto, settings: settings, logger: logger))
+    }
     var app = Application(
         responder: responder,
         configuration: .init(address: .hostname(config.httpHost, port: port), serverName: nil),

@@ -33,8 +33,21 @@ struct ServerRunner {
         if options.dev { try applyDevelopmentDefaults(&config, logger: logger) }
         let app: any ApplicationProtocol
         do {
+            let development = options.dev ? config : nil
+            let reloadSource = options.config.map { path in
+                ConfigReloadSource(path: path) {
+                    var reloaded = try loadConfig(path: path).config
+                    // Development defaults (generated secret, localhost issuer) survive reloads.
+                    if let development {
+                        reloaded.hmacSecret = reloaded.hmacSecret ?? development.hmacSecret
+                        reloaded.issuer = reloaded.issuer ?? development.issuer
+                    }
+                    return reloaded
+                }
+            }
             app = try await buildApplication(
-                config: config, registry: .builtIn, mode: mode, logger: logger, migrate: options.migrate)
+                config: config, registry: .builtIn, mode: mode, logger: logger, migrate: options.migrate,
+                reloadSource: reloadSource)
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")
         } catch let error as StorageError {
