@@ -34,6 +34,13 @@ struct Handlers: Sendable {
             route(.patch, "\(admin)/issuedApiKeys/{key_id}", .admin) { try await update(.issued, $0) },
             route(.post, "\(admin)/issuedApiKeys/{key_id}:rotate", .admin, rotate),
             route(.post, "\(admin)/issuedApiKeys/{key_id}:revoke", .admin) { try await revoke(.issued, $0) },
+            route(.post, "\(admin)/importedApiKeys", .admin, importKey),
+            route(.post, "\(admin)/importedApiKeys:batchCreate", .admin, limit: Self.sixteenMiB, batchImport),
+            route(.post, "\(admin)/importedApiKeys:batchImport", .admin, limit: Self.sixteenMiB, batchImport),
+            route(.get, "\(admin)/importedApiKeys", .admin) { try await list(.imported, $0) },
+            route(.get, "\(admin)/importedApiKeys/{key_id}", .admin) { try await get(.imported, $0) },
+            route(.patch, "\(admin)/importedApiKeys/{key_id}", .admin) { try await update(.imported, $0) },
+            route(.delete, "\(admin)/importedApiKeys/{key_id}", .admin, deleteImported),
             route(.post, "\(admin)/importedApiKeys/{key_id}:revoke", .admin) { try await revoke(.imported, $0) },
             route(.post, "\(admin)/apiKeys/{key_id}:revoke", .admin) { try await revoke(nil, $0) },
             route(.post, "\(admin)/apiKeys:verify", .admin, verify),
@@ -139,6 +146,60 @@ struct Handlers: Sendable {
             kind: kind, keyID: request.keyID ?? "", nid: request.nid,
             reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified,
             description: try body.string("description"))
+        return .noContent
+    }
+
+    // MARK: Imported keys
+
+    static func importRequest(_ body: BodyReader) throws(TalosError) -> ImportKeyRequest {
+        var request = ImportKeyRequest()
+        request.attributes = try body.attributes()
+        request.rawKey = try body.string("raw_key")
+        request.ttl = try body.string("ttl")
+        request.requestID = try body.string("request_id")
+        return request
+    }
+
+    func importKey(_ request: APIRequest) async throws -> APIReply {
+        let key = try await service.importKey(Self.importRequest(try request.json()), nid: request.nid)
+        return .json(WireFormat.key(key, now: clock.now()), status: .created)
+    }
+
+    func batchImport(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        var items: [ImportKeyRequest?] = []
+        switch body.presence("requests") {
+        case .absent, .null: break
+        case .value(let value):
+            guard case .array(let elements) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
+            for element in elements {
+                switch element {
+                case .null: items.append(nil)
+                case .object(let object): items.append(try Self.importRequest(BodyReader(object: object)))
+                default: throw TalosError.malformed("each item of \"requests\" must be an object")
+                }
+            }
+        }
+        let results = try await service.batchImport(items, nid: request.nid)
+        let now = clock.now()
+        var successes = 0
+        let rendered: [JSONValue] = results.enumerated().map { index, result in
+            switch result {
+            case .imported(let key):
+                successes += 1
+                return ["index": .int(Int64(index)), "imported_api_key": WireFormat.key(key, now: now)]
+            case .failed(let code, let message):
+                return ["index": .int(Int64(index)), "error_code": .string(code.wireName), "error_message": .string(message)]
+            }
+        }
+        return .json([
+            "results": .array(rendered), "success_count": .int(Int64(successes)),
+            "failure_count": .int(Int64(results.count - successes)),
+        ])
+    }
+
+    func deleteImported(_ request: APIRequest) async throws -> APIReply {
+        try await service.deleteImported(keyID: request.keyID ?? "", nid: request.nid)
         return .noContent
     }
 

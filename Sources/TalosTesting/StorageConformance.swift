@@ -14,7 +14,7 @@ public struct StorageConformance: Sendable {
     public static let checks = [
         "insertAndFetch", "duplicateKeyID", "idempotency", "concurrentIdempotentInserts", "listFiltersAndKeyset",
         "batchFetch", "modify", "modifyAbortsOnThrow", "replaceIsAtomic", "concurrentReplaceExactlyOneWins",
-        "revokeOnce", "countActive", "delete", "tenantIsolation", "roundTripsEveryField",
+        "revokeOnce", "countActive", "delete", "tenantIsolation", "roundTripsEveryField", "insertSkippingExisting",
     ]
 
     /// Runs one check by name.
@@ -36,6 +36,7 @@ public struct StorageConformance: Sendable {
         case "delete": try await delete(storage)
         case "tenantIsolation": try await tenantIsolation(storage)
         case "roundTripsEveryField": try await roundTripsEveryField(storage)
+        case "insertSkippingExisting": try await insertSkippingExisting(storage)
         default: Issue.record("unknown conformance check \(check)")
         }
     }
@@ -262,6 +263,17 @@ public struct StorageConformance: Sendable {
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: Self.uuid(1)) == nil)
         #expect(try await storage.list(ListQuery(kind: .issued, nid: Self.nid, limit: 10, now: Self.now)).isEmpty)
         _ = try await storage.insert(Self.key(Self.uuid(1)))
+    }
+
+    func insertSkippingExisting(_ storage: any KeyStorage) async throws {
+        let existing = Self.key(String(repeating: "1", count: 64), kind: .imported)
+        _ = try await storage.insert(existing)
+        let batch = (1...4).map { Self.key(String(repeating: "\($0)", count: 64), kind: .imported) }
+        let inserted = try await storage.insertSkippingExisting(batch)
+        #expect(inserted == Set((2...4).map { String(repeating: "\($0)", count: 64) }))
+        #expect(try await storage.fetch(kind: .imported, nid: Self.nid, keyID: existing.keyID) == existing)
+        #expect(try await storage.list(ListQuery(kind: .imported, nid: Self.nid, limit: 10, now: Self.now)).count == 4)
+        #expect(try await storage.insertSkippingExisting([]).isEmpty)
     }
 
     func roundTripsEveryField(_ storage: any KeyStorage) async throws {

@@ -109,6 +109,20 @@ struct PostgresKeyStorage: KeyStorage {
         }
     }
 
+    func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        let statements = try keys.map { PostgresQuery(unsafeSQL: Self.insertSQL + " ON CONFLICT (nid, kind, key_id) DO NOTHING RETURNING key_id", binds: try Self.bindings($0)) }
+        return try await database.withTransaction { connection in
+            var inserted = Set<String>()
+            for statement in statements {
+                for try await keyID in try await connection.query(statement, logger: connection.logger).decode(String.self) {
+                    inserted.insert(keyID)
+                }
+            }
+            return inserted
+        }
+    }
+
     func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
         try await database.withConnection { connection in
             try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: false)

@@ -54,6 +54,20 @@ final class SQLiteKeyStorage: KeyStorage {
         }
     }
 
+    func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        return try await write { db in
+            var inserted = Set<String>()
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO api_keys (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for key in keys {
+                try statement.execute(arguments: StatementArguments(Self.row(key)))
+                if db.changesCount > 0 { inserted.insert(key.keyID) }
+            }
+            return inserted
+        }
+    }
+
     private static func insert(_ key: APIKey, _ db: Database) throws {
         try db.execute(
             sql: "INSERT INTO api_keys (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,12 @@ public protocol KeyStorage: Sendable {
     ///   `.unavailable` / `.timeout` when the database cannot answer.
     func insert(_ key: APIKey) async throws -> InsertOutcome
 
+    /// Inserts many records in one transaction, skipping those whose `(kind, nid, keyID)` already exists
+    /// (insert-or-skip, spec §3.8). Records must not carry a `requestID`.
+    /// - Returns: the key ids that were inserted.
+    /// - Throws: `StorageError.unavailable` / `.timeout`; nothing is inserted then.
+    func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String>
+
     /// The record with that id, or `nil`.
     /// - Throws: `StorageError.unavailable` / `.timeout`.
     func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey?
