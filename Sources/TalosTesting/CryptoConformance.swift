@@ -13,6 +13,42 @@ public enum CryptoConformance {
         try aead(crypto)
         equality(crypto)
         randomness(crypto)
+        try signatures(crypto)
+    }
+
+    /// RFC 8032 §7.1 test 1 for Ed25519; an RS256 round trip where the backend has RSA, a clear error where not.
+    static func signatures(_ crypto: any CryptoBackend) throws {
+        let seed = Hex.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")!
+        let key = try crypto.ed25519SigningKey(seed: seed)
+        #expect(Hex.encode(key.publicKeyBytes) == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        let signature = try key.sign([])
+        #expect(Hex.encode(signature) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        let verifier = try crypto.ed25519VerifyingKey(publicKey: key.publicKeyBytes)
+        #expect(verifier.verify(signature: signature, message: []))
+        #expect(!verifier.verify(signature: signature, message: [0]))
+        var tampered = signature
+        tampered[10] ^= 1
+        #expect(!verifier.verify(signature: tampered, message: []))
+        #expect(!verifier.verify(signature: [], message: []))
+        #expect(throws: (any Error).self) { try crypto.ed25519SigningKey(seed: [1, 2, 3]) }
+
+        let rsa: RSAKeyComponents
+        do {
+            rsa = try crypto.generateRSAKey(bits: 2048)
+        } catch {
+            #expect("\(error)".contains("RSA"))
+            #expect(throws: (any Error).self) { try crypto.rsaVerifyingKey(modulus: [1], exponent: [1]) }
+            return
+        }
+        let signer = try crypto.rsaSigningKey(rsa)
+        let message = Array("header.payload".utf8)
+        let rsaSignature = try signer.sign(message)
+        #expect(rsaSignature.count == 256)
+        let rsaVerifier = try crypto.rsaVerifyingKey(modulus: rsa.n, exponent: rsa.e)
+        #expect(rsaVerifier.verify(signature: rsaSignature, message: message))
+        #expect(!rsaVerifier.verify(signature: rsaSignature, message: message + [0]))
+        // PKCS#1 v1.5 is deterministic: the same key signs the same message identically.
+        #expect(try signer.sign(message) == rsaSignature)
     }
 
     /// Checks that two backends produce identical bytes for every deterministic primitive on `iterations` random
@@ -33,6 +69,15 @@ public enum CryptoConformance {
             if try a.chaCha20Poly1305Open(key: aeadKey, nonce: nonce, sealed: sealedB) != message { mismatches += 1 }
             let other = Array(key.reversed())
             if a.constantTimeEquals(key, other) != b.constantTimeEquals(key, other) { mismatches += 1 }
+            if iteration % 10 == 0 {
+                let seed = a.randomBytes(32)
+                let signatureA = try a.ed25519SigningKey(seed: seed).sign(message)
+                if try b.ed25519SigningKey(seed: seed).sign(message) != signatureA { mismatches += 1 }
+                let publicKey = try b.ed25519SigningKey(seed: seed).publicKeyBytes
+                if !(try b.ed25519VerifyingKey(publicKey: publicKey).verify(signature: signatureA, message: message)) {
+                    mismatches += 1
+                }
+            }
         }
         #expect(mismatches == 0, "\(a.name) and \(b.name) disagree on \(mismatches) results")
     }

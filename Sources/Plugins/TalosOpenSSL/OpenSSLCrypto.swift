@@ -109,19 +109,10 @@ final class OpenSSLHMACKey: HMACKey, @unchecked Sendable {
 
     init(mac: OpaquePointer, key: [UInt8]) {
         guard let context = EVP_MAC_CTX_new(mac) else { fatalError("OpenSSL: out of memory") }
-        // Both strings must outlive EVP_MAC_init: OSSL_PARAM stores the pointers, not copies.
-        let ok = OSSL_MAC_PARAM_DIGEST.withCString { paramName in
-            "SHA256".withCString { digestName in
-                var params = [
-                    OSSL_PARAM_construct_utf8_string(paramName, UnsafeMutablePointer(mutating: digestName), 0),
-                    OSSL_PARAM_construct_end(),
-                ]
-                // OpenSSL 3 reads a zero-length key as "keep the previous key". HMAC zero-pads short keys to the
-                // block size, so the empty key and the one-byte key 0x00 define the same function.
-                let keyBytes = key.isEmpty ? [0] : key
-                return keyBytes.withUnsafeBufferPointer { EVP_MAC_init(context, $0.baseAddress, $0.count, &params) }
-            }
-        }
+        // OpenSSL 3 reads a zero-length key as "keep the previous key". HMAC zero-pads short keys to the block size,
+        // so the empty key and the one-byte key 0x00 define the same function.
+        let keyBytes = key.isEmpty ? [0] : key
+        let ok = keyBytes.withUnsafeBufferPointer { talos_hmac_sha256_init(context, $0.baseAddress, $0.count) }
         precondition(ok == 1, "OpenSSL HMAC init failed")
         self.template = context
     }

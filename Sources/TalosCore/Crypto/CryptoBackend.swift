@@ -34,6 +34,52 @@ public protocol CryptoBackend: Sendable {
 
     /// Constant-time equality of two byte strings; different lengths compare unequal without reading.
     func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool
+
+    /// An Ed25519 signing key from its 32-byte seed (the JWK `d`).
+    /// - Throws: `CryptoError` for a wrong seed length.
+    func ed25519SigningKey(seed: [UInt8]) throws -> any SigningKey
+
+    /// An Ed25519 public key (32 bytes, the JWK `x`) for verification.
+    /// - Throws: `CryptoError` for a wrong length.
+    func ed25519VerifyingKey(publicKey: [UInt8]) throws -> any VerifyingKey
+
+    /// An RSA private key for PKCS#1 v1.5 SHA-256 signatures (RS256).
+    /// - Throws: `CryptoError` when the backend has no RSA (libsodium) or the components are inconsistent.
+    func rsaSigningKey(_ components: RSAKeyComponents) throws -> any SigningKey
+
+    /// An RSA public key for RS256 verification.
+    /// - Throws: `CryptoError` when the backend has no RSA or the key is malformed.
+    func rsaVerifyingKey(modulus: [UInt8], exponent: [UInt8]) throws -> any VerifyingKey
+
+    /// A new RSA key pair. - Throws: `CryptoError` when the backend has no RSA.
+    func generateRSAKey(bits: Int) throws -> RSAKeyComponents
+}
+
+/// A private key that signs messages (Ed25519 or RSA PKCS#1 v1.5 SHA-256).
+public protocol SigningKey: Sendable {
+    /// The signature of `message`. - Throws: `CryptoError` on a library failure.
+    func sign(_ message: [UInt8]) throws -> [UInt8]
+    /// The matching public key, for verifying what this key signed.
+    var verifyingKey: any VerifyingKey { get }
+    /// Ed25519: the 32-byte public key; RSA: the modulus.
+    var publicKeyBytes: [UInt8] { get }
+}
+
+/// A public key that checks signatures.
+public protocol VerifyingKey: Sendable {
+    /// Whether `signature` is valid for `message` under this key.
+    func verify(signature: [UInt8], message: [UInt8]) -> Bool
+}
+
+/// The big-endian components of an RSA private key, as a JWK carries them (`n e d p q dp dq qi`).
+public struct RSAKeyComponents: Sendable, Hashable {
+    public var n: [UInt8], e: [UInt8], d: [UInt8], p: [UInt8], q: [UInt8], dp: [UInt8], dq: [UInt8], qi: [UInt8]
+
+    public init(
+        n: [UInt8], e: [UInt8], d: [UInt8], p: [UInt8], q: [UInt8], dp: [UInt8], dq: [UInt8], qi: [UInt8]
+    ) {
+        (self.n, self.e, self.d, self.p, self.q, self.dp, self.dq, self.qi) = (n, e, d, p, q, dp, dq, qi)
+    }
 }
 
 /// A prepared HMAC-SHA256 key.
