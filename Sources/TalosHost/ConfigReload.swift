@@ -71,14 +71,21 @@ struct ConfigReloadService: Service {
             logger.error("configuration reload rejected; keeping the previous configuration", metadata: ["error": "\(error)"])
             return current
         }
+        let prepared: CredentialSettings
+        var applied = current
+        applied.adoptReloadable(from: next)
+        do {
+            prepared = try CredentialSettings(config: applied, crypto: crypto)
+        } catch {
+            logger.error("configuration reload rejected; keeping the previous configuration", metadata: ["error": "\(error)"])
+            return current
+        }
         var restartOnly = next
         restartOnly.adoptReloadable(from: current)
         if restartOnly != current {
             logger.warning("configuration changes that need a restart were ignored")
         }
-        var applied = current
-        applied.adoptReloadable(from: next)
-        settings.replace(with: CredentialSettings(config: applied, crypto: crypto))
+        settings.replace(with: prepared)
         logger.info("configuration reloaded", metadata: ["trigger": "\(trigger)"])
         return applied
     }

@@ -46,6 +46,9 @@ struct Handlers: Sendable {
             route(.post, "\(admin)/apiKeys:verify", .admin, verify),
             route(.post, "\(admin)/apiKeys:batchVerify", .admin, limit: Self.sixteenMiB, batchVerify),
             route(.post, "/v2alpha1/apiKeys:selfRevoke", .public, selfRevoke),
+            route(.post, "\(admin)/apiKeys:derive", .admin, derive),
+            route(.get, "\(admin)/derivedKeys/jwks.json", .always, jwks),
+            route(.get, "/v2alpha1/derivedKeys/jwks.json", .always, jwks),
         ]
     }
 
@@ -205,10 +208,13 @@ struct Handlers: Sendable {
 
     // MARK: Verification
 
+    static func verificationItem(_ body: BodyReader) throws(TalosError) -> VerificationItem {
+        VerificationItem(credential: try body.string("credential") ?? "", expectedAudiences: try body.strings("expected_audiences").value ?? [])
+    }
+
     func verify(_ request: APIRequest) async throws -> APIReply {
-        let body = try request.json()
-        let credential = try body.string("credential") ?? ""
-        let result = try await verifier.verify(credential, context: verificationContext(request))
+        let item = try Self.verificationItem(try request.json())
+        let result = try await verifier.verify(item, context: verificationContext(request))
         var headers = HTTPFields()
         headers[Self.cacheHeader] = "SKIP"
         return .json(WireFormat.verification(result), headers: headers)
@@ -222,18 +228,42 @@ struct Handlers: Sendable {
         guard case .array(let items) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
         guard !items.isEmpty else { throw TalosError(.invalidArgument, "requests must contain at least one item") }
         guard items.count <= 100 else { throw TalosError(.invalidArgument, "maximum 100 credentials per batch") }
-        var credentials: [String?] = []
+        var credentials: [VerificationItem] = []
         for item in items {
             switch item {
-            case .null: credentials.append(nil)
-            case .object(let object): credentials.append(try BodyReader(object: object).string("credential") ?? "")
+            case .null: credentials.append(VerificationItem(credential: nil))
+            case .object(let object): credentials.append(try Self.verificationItem(BodyReader(object: object)))
             default: throw TalosError.malformed("each item of \"requests\" must be an object")
             }
         }
         let results = try await verifier.verifyBatch(credentials, context: verificationContext(request))
         return .json([
-            "results": .array(zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1) })
+            "results": .array(zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1.credential) })
         ])
+    }
+
+    func derive(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        var derive = DeriveTokenRequest()
+        derive.credential = try body.string("credential") ?? ""
+        derive.macaroon = try body.wireEnum("algorithm", as: TokenAlgorithm.self) == .macaroon
+        derive.ttl = try body.string("ttl")
+        derive.scopes = try body.strings("scopes").value ?? []
+        derive.audiences = try body.strings("audiences").value ?? []
+        derive.customClaims = try body.object("custom_claims").value ?? [:]
+        let token = try await verifier.derive(derive, context: verificationContext(request))
+        var object: JSONObject = [
+            "token": .string(token.token), "expire_time": .string(token.expireTime.rfc3339),
+            "scopes": .array(token.scopes.map(JSONValue.string)), "claims": .object(token.claims),
+        ]
+        if !token.audiences.isEmpty { object["audiences"] = .array(token.audiences.map(JSONValue.string)) }
+        return .json(["token": .object(object)])
+    }
+
+    func jwks(_ request: APIRequest) async throws -> APIReply {
+        var headers = HTTPFields()
+        headers[.cacheControl] = "public, max-age=300"
+        return .json(["jwks": service.signingKeys.publicJWKS], headers: headers)
     }
 
     func selfRevoke(_ request: APIRequest) async throws -> APIReply {

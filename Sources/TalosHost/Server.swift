@@ -20,7 +20,7 @@ public func buildApplication(
     try config.validateSigningKeys(cryptoBackend: crypto.name)
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
-    let settings = SettingsStore(CredentialSettings(config: config, crypto: crypto))
+    let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))
     let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
     let handlers = Handlers(
         service: service, verifier: Verifier(service: service), storage: handle.storage, clock: clock,

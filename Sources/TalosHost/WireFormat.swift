@@ -37,7 +37,7 @@ enum WireFormat {
     }
 
     static func verification(_ result: Verification) -> JSONValue {
-        guard let key = result.key, result.isValid else {
+        guard let credential = result.credential, result.isValid else {
             let code = result.errorCode ?? .internal
             return .object([
                 "is_valid": .bool(false), "error_code": .string(code.wireName), "error_message": .string(code.message),
@@ -45,15 +45,16 @@ enum WireFormat {
         }
         var object = JSONObject()
         object["is_valid"] = .bool(true)
-        object["key_id"] = .string(key.keyID)
-        if !key.actorID.isEmpty { object["actor_id"] = .string(key.actorID) }
-        object["scopes"] = .array(key.scopes.map(JSONValue.string))
+        object["key_id"] = .string(credential.keyID)
+        if !credential.actorID.isEmpty { object["actor_id"] = .string(credential.actorID) }
+        object["scopes"] = .array(credential.scopes.map(JSONValue.string))
         object["status"] = .string(KeyStatus.active.wireName)
-        if let expireTime = key.expireTime { object["expire_time"] = .string(expireTime.rfc3339) }
-        object["metadata"] = .object(key.metadata)
-        if let policy = key.rateLimitPolicy { object["rate_limit_policy"] = Self.policy(policy) }
-        if let issuer = result.issuer, !issuer.isEmpty { object["issuer"] = .string(issuer) }
-        object["visibility"] = .string((key.visibility == .public ? KeyVisibility.public : .secret).wireName)
+        if let expireTime = credential.expireTime { object["expire_time"] = .string(expireTime.rfc3339) }
+        object["metadata"] = .object(credential.metadata)
+        if let policy = credential.rateLimitPolicy { object["rate_limit_policy"] = Self.policy(policy) }
+        if !credential.issuer.isEmpty { object["issuer"] = .string(credential.issuer) }
+        object["visibility"] = .string((credential.visibility == .public ? KeyVisibility.public : .secret).wireName)
+        if !credential.audiences.isEmpty { object["audiences"] = .array(credential.audiences.map(JSONValue.string)) }
         return .object(object)
     }
 

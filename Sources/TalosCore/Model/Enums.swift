@@ -110,3 +110,16 @@ public enum ClientIPSource: Int, WireEnum {
         }
     }
 }
+
+/// The format of a derived token; UNSPECIFIED means JWT.
+public enum TokenAlgorithm: Int, WireEnum {
+    case unspecified = 0, jwt = 1, macaroon = 2
+    public static let wirePrefix = "TOKEN_ALGORITHM"
+    public var wireSuffix: String {
+        switch self {
+        case .unspecified: "UNSPECIFIED"
+        case .jwt: "JWT"
+        case .macaroon: "MACAROON"
+        }
+    }
+}

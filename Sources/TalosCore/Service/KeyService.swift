@@ -281,6 +281,9 @@ public struct KeyService: Sendable {
             metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"])
     }
 
+    /// The JWT signing keys in force (public parts feed the JWKS endpoints).
+    public var signingKeys: SigningKeyring { settings.current.signingKeys }
+
     // MARK: Helpers
 
     func enforceQuota(nid: String, settings: CredentialSettings, now: Timestamp) async throws {

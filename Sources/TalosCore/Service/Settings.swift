@@ -14,9 +14,15 @@ public struct CredentialSettings: Sendable {
     /// Current and retired macaroon prefixes, for routing (spec §4.4).
     public let macaroonPrefixes: [String]
     public let quotaMaxKeys: Int64?
+    /// Issuers still honoured in derived tokens besides `issuer`.
+    public let retiredIssuers: [ExpiringValue]
+    public let derivedDefaultTTL: Int64
+    public let macaroonPrefix: String
+    public let signingKeys: SigningKeyring
 
     /// Prepares the settings of `config`, whose `hmacSecret` and `issuer` must be set.
-    public init(config: TalosConfig, crypto: any CryptoBackend) {
+    /// - Throws: `ConfigError` when a configured signing key cannot be used with this crypto backend.
+    public init(config: TalosConfig, crypto: any CryptoBackend) throws(ConfigError) {
         self.issuer = config.issuer ?? ""
         self.keyring = Keyring(current: config.hmacSecret ?? "", retired: config.retiredHMACSecrets, crypto: crypto)
         self.clockSkew = config.clockSkew
@@ -29,6 +35,15 @@ public struct CredentialSettings: Sendable {
                 + config.retiredPublicPrefixes)
         self.macaroonPrefixes = [config.macaroonPrefix] + config.retiredMacaroonPrefixes
         self.quotaMaxKeys = config.quotaMaxKeys
+        self.retiredIssuers = config.retiredIssuers
+        self.derivedDefaultTTL = config.derivedDefaultTTL
+        self.macaroonPrefix = config.macaroonPrefix
+        self.signingKeys = try SigningKeyring(config: config, crypto: crypto)
+    }
+
+    /// Whether a derived token's `iss` is the current issuer or a retired one still honoured at `now`.
+    public func acceptsIssuer(_ candidate: String, at now: Timestamp) -> Bool {
+        candidate == issuer || retiredIssuers.contains { $0.value == candidate && $0.isActive(at: now) }
     }
 }
 

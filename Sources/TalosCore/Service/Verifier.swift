@@ -49,18 +49,30 @@ struct Authenticator: Sendable {
     }
 }
 
+/// What a successful verification reports (spec §3.14): the key's fields, or a derived token's claims.
+public struct VerifiedCredential: Sendable {
+    public let keyID: String
+    public let actorID: String
+    public let scopes: [String]
+    public let expireTime: Timestamp?
+    public let metadata: JSONObject
+    public let rateLimitPolicy: RateLimitPolicy?
+    public let visibility: KeyVisibility
+    public let issuer: String
+    public let audiences: [String]
+}
+
 /// The outcome of verifying one credential. Verification failures are results, not errors (spec §5).
 public struct Verification: Sendable {
     public let errorCode: VerificationErrorCode?
-    /// The verified key on success.
+    public let credential: VerifiedCredential?
+    /// The stored key behind a valid issued or imported key (`nil` for derived tokens and failures).
     public let key: APIKey?
-    /// The issuer reported on success (spec §14.11).
-    public let issuer: String?
 
     public var isValid: Bool { errorCode == nil }
 
     static func failure(_ code: VerificationErrorCode) -> Verification {
-        Verification(errorCode: code, key: nil, issuer: nil)
+        Verification(errorCode: code, credential: nil, key: nil)
     }
 }
 
@@ -76,7 +88,19 @@ public struct VerificationContext: Sendable {
     }
 }
 
-/// The verification pipeline of spec §5 for single and batch requests.
+/// One credential to verify, with the audiences the caller expects (spec §13).
+public struct VerificationItem: Sendable {
+    /// `nil` for a `null` batch item.
+    public let credential: String?
+    public let expectedAudiences: [String]
+
+    public init(credential: String?, expectedAudiences: [String] = []) {
+        self.credential = credential
+        self.expectedAudiences = expectedAudiences
+    }
+}
+
+/// The verification pipeline of spec §5 and §6.3 for single and batch requests.
 public struct Verifier: Sendable {
     let storage: any KeyStorage
     let settings: SettingsStore
@@ -96,30 +120,29 @@ public struct Verifier: Sendable {
 
     /// Verifies one credential (spec §3.14). - Throws: `TalosError` 400 `CREDENTIAL_REQUIRED` for an empty credential,
     /// 503/504/500 when the database fails; every verification outcome is returned, not thrown.
-    public func verify(_ credential: String, context: VerificationContext) async throws -> Verification {
-        guard !credential.isEmpty else { throw TalosError(.credentialRequired, "A credential is required.") }
-        return try await verifyBatch([credential], context: context)[0]
+    public func verify(_ item: VerificationItem, context: VerificationContext) async throws -> Verification {
+        guard let credential = item.credential, !credential.isEmpty else {
+            throw TalosError(.credentialRequired, "A credential is required.")
+        }
+        return try await verifyBatch([item], context: context)[0]
     }
 
-    /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15). A `nil` item is an empty request.
-    public func verifyBatch(_ credentials: [String?], context: VerificationContext) async throws -> [Verification] {
+    /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15).
+    public func verifyBatch(_ items: [VerificationItem], context: VerificationContext) async throws -> [Verification] {
         let settings = settings.current
         let now = clock.now()
-        var results = [Verification?](repeating: nil, count: credentials.count)
+        var results = [Verification?](repeating: nil, count: items.count)
         var lookups: [(index: Int, kind: KeyKind, keyID: String)] = []
-        for (index, credential) in credentials.enumerated() {
-            guard let credential else {
-                results[index] = .failure(.invalidFormat)
-                continue
-            }
-            guard !credential.isEmpty, credential.utf8.count <= 8192 else {
+        for (index, item) in items.enumerated() {
+            guard let credential = item.credential, !credential.isEmpty, credential.utf8.count <= 8192 else {
                 results[index] = .failure(.invalidFormat)
                 continue
             }
             switch authenticator.authenticate(credential, nid: context.nid, settings: settings, now: now) {
-            case .derived:
-                // No signing keys can be configured in this build, so no derived token can carry a valid signature.
-                results[index] = .failure(.signatureInvalid)
+            case .derived(let route):
+                results[index] = verifyDerived(
+                    credential, route: route, expectedAudiences: item.expectedAudiences, context: context,
+                    settings: settings, now: now)
             case .rejected(let cause):
                 logger.debug("verification rejected before lookup", metadata: ["cause": "\(cause)"])
                 results[index] = .failure(.notFound)
@@ -136,14 +159,17 @@ public struct Verifier: Sendable {
             }
             let byID = Dictionary(found.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
             for lookup in wanted {
-                results[lookup.index] = evaluate(byID[lookup.keyID], context: context, settings: settings, now: now)
+                results[lookup.index] = evaluate(
+                    byID[lookup.keyID], expectedAudiences: items[lookup.index].expectedAudiences, context: context,
+                    settings: settings, now: now)
             }
         }
         return results.map { $0 ?? .failure(.internal) }
     }
 
     private func evaluate(
-        _ key: APIKey?, context: VerificationContext, settings: CredentialSettings, now: Timestamp
+        _ key: APIKey?, expectedAudiences: [String], context: VerificationContext, settings: CredentialSettings,
+        now: Timestamp
     ) -> Verification {
         guard let key else { return .failure(.notFound) }
         switch key.storedStatus {
@@ -152,11 +178,54 @@ public struct Verifier: Sendable {
         default: return .failure(.notFound)
         }
         if let expireTime = key.expireTime, now > expireTime { return .failure(.expired) }
-        if !key.allowedCIDRs.isEmpty {
-            guard let ip = context.clientIP,
-                key.allowedCIDRs.contains(where: { CIDR($0)?.contains(ip) ?? false })
-            else { return .failure(.ipNotAllowed) }
+        if !allows(key.allowedCIDRs, context.clientIP) { return .failure(.ipNotAllowed) }
+        // An API key names no audience, so a caller that expects one is refused (spec §13).
+        guard expectedAudiences.isEmpty else { return .failure(.audienceMismatch) }
+        let credential = VerifiedCredential(
+            keyID: key.keyID, actorID: key.actorID, scopes: key.scopes, expireTime: key.expireTime,
+            metadata: key.metadata, rateLimitPolicy: key.rateLimitPolicy, visibility: key.visibility,
+            issuer: settings.issuer, audiences: [])
+        return Verification(errorCode: nil, credential: credential, key: key)
+    }
+
+    private func allows(_ cidrs: [String], _ ip: IPAddress?) -> Bool {
+        guard !cidrs.isEmpty else { return true }
+        guard let ip else { return false }
+        return cidrs.contains { CIDR($0)?.contains(ip) ?? false }
+    }
+
+    /// Stateless verification of a JWT or macaroon (spec §6.3): no database, no cache, no last-used.
+    func verifyDerived(
+        _ token: String, route: CredentialRoute, expectedAudiences: [String], context: VerificationContext,
+        settings: CredentialSettings, now: Timestamp
+    ) -> Verification {
+        let claims: DerivedClaims?
+        if route == .derivedJWT {
+            claims = JWTCodec.verify(token, keyring: settings.signingKeys)
+        } else {
+            claims = MacaroonCodec.verify(
+                token, prefixes: settings.macaroonPrefixes,
+                rootKeys: settings.keyring.active(at: now).map(\.macaroonRootKey), crypto: service.crypto)?.claims
         }
-        return Verification(errorCode: nil, key: key, issuer: settings.issuer)
+        guard let claims, settings.acceptsIssuer(claims.issuer, at: now) else { return .failure(.signatureInvalid) }
+        let skew = settings.clockSkew / 1_000_000_000
+        if now.seconds > claims.expires + skew { return .failure(.expired) }
+        if now.seconds < claims.notBefore - skew { return .failure(.signatureInvalid) }
+        if let tokenType = claims.tokenType, tokenType != "derived" { return .failure(.invalidFormat) }
+        if claims.nid != context.nid { return .failure(.notFound) }
+        for acl in claims.acls where !allows(acl, context.clientIP) { return .failure(.ipNotAllowed) }
+        if claims.audiences.isEmpty != expectedAudiences.isEmpty
+            || (!claims.audiences.isEmpty && !claims.audiences.contains(where: expectedAudiences.contains))
+        {
+            return .failure(.audienceMismatch)
+        }
+        var metadata = claims.custom
+        for (name, value) in claims.meta ?? [:] { metadata[name] = value }
+        let credential = VerifiedCredential(
+            keyID: claims.parentKeyID, actorID: claims.actorID ?? "", scopes: claims.scopes,
+            expireTime: Timestamp(seconds: claims.expires), metadata: metadata, rateLimitPolicy: nil,
+            visibility: claims.visibility == "public" ? .public : .secret, issuer: claims.issuer,
+            audiences: claims.audiences)
+        return Verification(errorCode: nil, credential: credential, key: nil)
     }
 }

@@ -1,0 +1,284 @@
+/// The claims of a derived token (spec §6.1), common to JWTs and macaroons.
+public struct DerivedClaims: Sendable, Hashable {
+    public var jti: String
+    public var audiences: [String] = []
+    public var subject: String
+    public var issuer: String
+    public var issuedAt: Int64
+    public var notBefore: Int64
+    public var expires: Int64
+    public var nid: String
+    public var parentKeyID: String
+    public var tokenType: String? = "derived"
+    public var actorID: String?
+    public var scopes: [String]
+    public var meta: JSONObject?
+    public var visibility: String
+    /// `nil` = no IP restriction; each macaroon `acl` caveat adds one list, all of which must pass.
+    public var acls: [[String]] = []
+    /// Custom claims (reserved names removed).
+    public var custom: JSONObject = [:]
+
+    /// Claim names a custom claim may not use (spec §3.13 step 5).
+    public static let reserved: Set<String> = [
+        "jti", "sub", "iss", "aud", "iat", "exp", "nbf", "nid", "akid", "pid", "tty", "oid", "scp", "scope", "meta",
+        "vis", "acl",
+    ]
+
+    /// The JWT payload, claims in the order of the spec's table.
+    var jwtPayload: JSONObject {
+        var payload = JSONObject()
+        payload["jti"] = .string(jti)
+        if !audiences.isEmpty { payload["aud"] = .array(audiences.map(JSONValue.string)) }
+        payload["sub"] = .string(subject)
+        payload["iss"] = .string(issuer)
+        payload["iat"] = .int(issuedAt)
+        payload["nbf"] = .int(notBefore)
+        payload["exp"] = .int(expires)
+        payload["nid"] = .string(nid)
+        payload["akid"] = .string(parentKeyID)
+        payload["pid"] = .string(parentKeyID)
+        if let tokenType { payload["tty"] = .string(tokenType) }
+        if let actorID, !actorID.isEmpty { payload["oid"] = .string(actorID) }
+        payload["scp"] = .array(scopes.map(JSONValue.string))
+        if let meta, !meta.isEmpty { payload["meta"] = .object(meta) }
+        payload["vis"] = .string(visibility)
+        if let acl = acls.first { payload["acl"] = .array(acl.map(JSONValue.string)) }
+        for (name, value) in custom { payload[name] = value }
+        return payload
+    }
+
+    /// First-party caveats of a macaroon, in the spec's order (§6.2); `aud` follows `scp` (decision).
+    var macaroonCaveats: [String] {
+        var caveats: [(String, JSONValue)] = [
+            ("iss", .string(issuer)), ("sub", .string(subject)), ("akid", .string(parentKeyID)),
+            ("pid", .string(parentKeyID)), ("nid", .string(nid)),
+        ]
+        if let tokenType { caveats.append(("tty", .string(tokenType))) }
+        if let actorID, !actorID.isEmpty { caveats.append(("oid", .string(actorID))) }
+        caveats += [
+            ("vis", .string(visibility)), ("iat", .int(issuedAt)), ("nbf", .int(notBefore)), ("exp", .int(expires)),
+            ("scp", .array(scopes.map(JSONValue.string))),
+        ]
+        if !audiences.isEmpty { caveats.append(("aud", .array(audiences.map(JSONValue.string)))) }
+        if let acl = acls.first { caveats.append(("acl", .array(acl.map(JSONValue.string)))) }
+        if let meta, !meta.isEmpty { caveats.append(("meta", .object(meta))) }
+        for name in custom.keys.sorted() { caveats.append((name, custom[name]!)) }
+        return caveats.map { "\($0.0)=\($0.1.compactString)" }
+    }
+
+    /// Reads claims from a JWT payload or merged macaroon caveats; `nil` when a required claim is missing or mistyped.
+    static func from(_ claims: JSONObject, acls: [[String]]) -> DerivedClaims? {
+        func int(_ name: String) -> Int64? {
+            switch claims[name] {
+            case .int(let value)?: value
+            case .double(let value)? where value == value.rounded(): Int64(value)
+            default: nil
+            }
+        }
+        func strings(_ value: JSONValue?) -> [String]? {
+            guard let items = value?.arrayValue else { return nil }
+            let strings = items.compactMap(\.stringValue)
+            return strings.count == items.count ? strings : nil
+        }
+        guard let jti = claims["jti"]?.stringValue, let subject = claims["sub"]?.stringValue,
+            let issuer = claims["iss"]?.stringValue, let expires = int("exp"), let nid = claims["nid"]?.stringValue,
+            let scopes = strings(claims["scp"])
+        else { return nil }
+        var audiences: [String] = []
+        if let aud = claims["aud"] {
+            if let single = aud.stringValue { audiences = [single] } else if let list = strings(aud) { audiences = list } else { return nil }
+        }
+        if claims["tty"] != nil, claims["tty"]?.stringValue == nil { return nil }
+        var custom = JSONObject()
+        for (name, value) in claims where !reserved.contains(name) { custom[name] = value }
+        return DerivedClaims(
+            jti: jti, audiences: audiences, subject: subject, issuer: issuer, issuedAt: int("iat") ?? 0,
+            notBefore: int("nbf") ?? 0, expires: expires, nid: nid,
+            parentKeyID: claims["akid"]?.stringValue ?? subject, tokenType: claims["tty"]?.stringValue,
+            actorID: claims["oid"]?.stringValue, scopes: scopes, meta: claims["meta"]?.objectValue,
+            visibility: claims["vis"]?.stringValue ?? "secret", acls: acls, custom: custom)
+    }
+}
+
+/// Compact JWS tokens signed with EdDSA or RS256 (spec §6.1, §6.3).
+public enum JWTCodec {
+    /// `header.payload.signature`, base64url without padding.
+    public static func sign(_ claims: DerivedClaims, with entry: SigningKeyring.Entry) throws -> String {
+        let header: JSONValue = ["alg": .string(entry.family.rawValue), "kid": .string(entry.kid), "typ": "JWT"]
+        let signingInput = Base64URL.encode(header.serialized()) + "." + Base64URL.encode(JSONValue.object(claims.jwtPayload).serialized())
+        guard let signer = entry.signer else { throw TalosError(.signingKeyUnavailable, "get signing key") }
+        return signingInput + "." + Base64URL.encode(try signer.sign(Array(signingInput.utf8)))
+    }
+
+    /// The token's claims when its structure, algorithm, key id and signature are valid; `nil` otherwise.
+    public static func verify(_ token: String, keyring: SigningKeyring) -> DerivedClaims? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
+            case .object(let header)? = try? JSONValue.parse(headerBytes),
+            let alg = header["alg"]?.stringValue, let kid = header["kid"]?.stringValue,
+            let entry = keyring.entry(kid: kid), alg == entry.family.rawValue,
+            entry.verifier.verify(signature: signature, message: Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))),
+            case .object(let payload)? = try? JSONValue.parse(payloadBytes)
+        else { return nil }
+        let acl = payload["acl"]?.arrayValue.map { $0.compactMap(\.stringValue) }
+        return DerivedClaims.from(payload, acls: acl.map { [$0] } ?? [])
+    }
+}
+
+/// Macaroons in the libmacaroons V2 binary format with first-party caveats (spec §6.2, §6.3).
+public enum MacaroonCodec {
+    private enum Field: UInt8 {
+        case eos = 0, location = 1, identifier = 2, verificationID = 4, signature = 6
+    }
+
+    /// `k = HMAC-SHA256(key = "macaroons-key-generator", msg = root key)`.
+    static func derivedKey(rootKey: [UInt8], crypto: any CryptoBackend) -> [UInt8] {
+        crypto.hmacSHA256(key: Array("macaroons-key-generator".utf8), message: rootKey)
+    }
+
+    /// The chained signature over the identifier and caveats.
+    static func signature(rootKey: [UInt8], identifier: String, caveats: [String], crypto: any CryptoBackend) -> [UInt8] {
+        var signature = crypto.hmacSHA256(key: derivedKey(rootKey: rootKey, crypto: crypto), message: Array(identifier.utf8))
+        for caveat in caveats { signature = crypto.hmacSHA256(key: signature, message: Array(caveat.utf8)) }
+        return signature
+    }
+
+    /// The V2 binary encoding of a macaroon.
+    static func encode(location: String, identifier: String, caveats: [String], signature: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x02]
+        func field(_ type: Field, _ data: [UInt8]) {
+            out.append(type.rawValue)
+            var length = data.count
+            while length >= 0x80 {
+                out.append(UInt8(length & 0x7F) | 0x80)
+                length >>= 7
+            }
+            out.append(UInt8(length))
+            out += data
+        }
+        if !location.isEmpty { field(.location, Array(location.utf8)) }
+        field(.identifier, Array(identifier.utf8))
+        out.append(Field.eos.rawValue)
+        for caveat in caveats {
+            field(.identifier, Array(caveat.utf8))
+            out.append(Field.eos.rawValue)
+        }
+        out.append(Field.eos.rawValue)
+        field(.signature, signature)
+        return out
+    }
+
+    /// Mints `<prefix>_v1_<base64url(V2)>` under `rootKey` with the claims as caveats.
+    public static func mint(
+        _ claims: DerivedClaims, location: String, prefix: String, rootKey: [UInt8], crypto: any CryptoBackend
+    ) -> String {
+        let caveats = claims.macaroonCaveats
+        let signature = signature(rootKey: rootKey, identifier: claims.jti, caveats: caveats, crypto: crypto)
+        return "\(prefix)_v1_" + Base64URL.encode(encode(location: location, identifier: claims.jti, caveats: caveats, signature: signature))
+    }
+
+    /// The chained signature, exposed for the spec-vector tests.
+    public static func signatureForTesting(rootKey: [UInt8], identifier: String, caveats: [String], crypto: any CryptoBackend)
+        -> [UInt8]
+    { signature(rootKey: rootKey, identifier: identifier, caveats: caveats, crypto: crypto) }
+
+    /// The V2 encoding, exposed for the spec-vector tests.
+    public static func encodeForTesting(location: String, identifier: String, caveats: [String], signature: [UInt8]) -> [UInt8] {
+        encode(location: location, identifier: identifier, caveats: caveats, signature: signature)
+    }
+
+    struct Decoded {
+        let location: String
+        let identifier: String
+        let caveats: [String]
+        let signature: [UInt8]
+    }
+
+    /// Parses the V2 binary form; `nil` on any malformation or a third-party caveat.
+    static func decode(_ bytes: [UInt8]) -> Decoded? {
+        var index = 0
+        func readField() -> (UInt8, [UInt8])? {
+            guard index < bytes.count else { return nil }
+            let type = bytes[index]
+            index += 1
+            if type == Field.eos.rawValue { return (type, []) }
+            var length = 0
+            var shift = 0
+            while true {
+                guard index < bytes.count, shift < 28 else { return nil }
+                let byte = bytes[index]
+                index += 1
+                length |= Int(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { break }
+                shift += 7
+            }
+            guard length <= bytes.count - index else { return nil }
+            defer { index += length }
+            return (type, Array(bytes[index..<index + length]))
+        }
+        guard bytes.first == 0x02 else { return nil }
+        index = 1
+        var location = ""
+        guard var field = readField() else { return nil }
+        if field.0 == Field.location.rawValue {
+            location = String(decoding: field.1, as: UTF8.self)
+            guard let next = readField() else { return nil }
+            field = next
+        }
+        guard field.0 == Field.identifier.rawValue, readField()?.0 == Field.eos.rawValue else { return nil }
+        let identifier = String(decoding: field.1, as: UTF8.self)
+        var caveats: [String] = []
+        while true {
+            guard let next = readField() else { return nil }
+            if next.0 == Field.eos.rawValue { break }
+            guard next.0 == Field.identifier.rawValue, let text = String(validating: next.1, as: UTF8.self),
+                let end = readField(), end.0 == Field.eos.rawValue
+            else { return nil }  // a verification id (third-party caveat) or anything unexpected
+            caveats.append(text)
+        }
+        guard let signatureField = readField(), signatureField.0 == Field.signature.rawValue, signatureField.1.count == 32,
+            index == bytes.count
+        else { return nil }
+        return Decoded(location: location, identifier: identifier, caveats: caveats, signature: signatureField.1)
+    }
+
+    /// The token's claims when it is a well-formed macaroon signed under one of `rootKeys` whose caveats all parse;
+    /// `nil` otherwise. Narrowing duplicates appended by a holder combine: smallest `exp`, largest `nbf`,
+    /// intersection of `scp`, and every `acl` must pass; other duplicated names are rejected.
+    public static func verify(_ token: String, prefixes: [String], rootKeys: [[UInt8]], crypto: any CryptoBackend)
+        -> (claims: DerivedClaims, location: String)?
+    {
+        guard let prefix = prefixes.first(where: { token.hasPrefix("\($0)_v1_") }),
+            let bytes = Base64URL.decode(token.dropFirst(prefix.count + 4)), let decoded = decode(bytes)
+        else { return nil }
+        let valid = rootKeys.contains { rootKey in
+            crypto.constantTimeEquals(
+                signature(rootKey: rootKey, identifier: decoded.identifier, caveats: decoded.caveats, crypto: crypto),
+                decoded.signature)
+        }
+        guard valid else { return nil }
+        var claims = JSONObject()
+        var acls: [[String]] = []
+        for caveat in decoded.caveats {
+            guard let separator = caveat.firstIndex(of: "="),
+                let value = try? JSONValue.parse(String(caveat[caveat.index(after: separator)...]))
+            else { return nil }
+            let name = String(caveat[..<separator])
+            switch (name, claims[name], value) {
+            case ("acl", _, .array(let items)):
+                acls.append(items.compactMap(\.stringValue))
+                claims[name] = value
+            case ("exp", .int(let old)?, .int(let new)): claims[name] = .int(min(old, new))
+            case ("nbf", .int(let old)?, .int(let new)): claims[name] = .int(max(old, new))
+            case ("scp", .array(let old)?, .array(let new)): claims[name] = .array(old.filter { new.contains($0) })
+            case (_, nil, _): claims[name] = value
+            default: return nil
+            }
+        }
+        claims["jti"] = .string(decoded.identifier)
+        guard let parsed = DerivedClaims.from(claims, acls: acls) else { return nil }
+        return (parsed, decoded.location)
+    }
+}
