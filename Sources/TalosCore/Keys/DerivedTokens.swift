@@ -19,6 +19,29 @@ public struct DerivedClaims: Sendable, Hashable {
     /// Custom claims (reserved names removed).
     public var custom: JSONObject = [:]
 
+    public init(
+        jti: String, audiences: [String] = [], subject: String, issuer: String, issuedAt: Int64, notBefore: Int64,
+        expires: Int64, nid: String, parentKeyID: String, tokenType: String? = "derived", actorID: String? = nil,
+        scopes: [String], meta: JSONObject? = nil, visibility: String, acls: [[String]] = [], custom: JSONObject = [:]
+    ) {
+        self.jti = jti
+        self.audiences = audiences
+        self.subject = subject
+        self.issuer = issuer
+        self.issuedAt = issuedAt
+        self.notBefore = notBefore
+        self.expires = expires
+        self.nid = nid
+        self.parentKeyID = parentKeyID
+        self.tokenType = tokenType
+        self.actorID = actorID
+        self.scopes = scopes
+        self.meta = meta
+        self.visibility = visibility
+        self.acls = acls
+        self.custom = custom
+    }
+
     /// Claim names a custom claim may not use (spec §3.13 step 5).
     public static let reserved: Set<String> = [
         "jti", "sub", "iss", "aud", "iat", "exp", "nbf", "nid", "akid", "pid", "tty", "oid", "scp", "scope", "meta",
