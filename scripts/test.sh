@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, built once (debug) and run from that build:
 #   1. unit, conformance and in-process HTTP tests (swift test), Postgres suites included;
-#   2. end-to-end against the real `talos` binary on loopback: SQLite (quickstart, wire checks, SIGTERM) and
-#      PostgreSQL (migrations, quickstart, two replicas, crypto swap, database outage).
+#   2. end-to-end against the real `talos` binary on loopback: SQLite (quickstart, wire checks, hot reload,
+#      SIGTERM), every endpoint and CLI command with curl (e2e-api.sh, server modes included) and PostgreSQL
+#      (migrations, quickstart, two replicas, crypto swap, database outage).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
 set -euo pipefail
@@ -19,6 +20,7 @@ fi
 swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
+scripts/e2e-api.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
 fi

@@ -12,11 +12,29 @@ struct IssuedGet: AsyncParsableCommand {
     var keyID: String
 
     func run() async throws {
-        let response = try await client.client.call(.GET, "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID))")
-        if client.quiet {
-            print(response.body["key_id"]?.stringValue ?? "")
-            return
-        }
-        try Printer(format: client.format).emit(response) { keyRows(response.body) }
+        try await getKey(client: client, collection: "issuedApiKeys", keyID: keyID)
     }
+}
+
+/// `talos keys imported get KEY_ID`.
+struct ImportedGet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Show an imported key.")
+
+    @OptionGroup var client: ClientOptions
+
+    @Argument(help: "Key id (64 hex characters).")
+    var keyID: String
+
+    func run() async throws {
+        try await getKey(client: client, collection: "importedApiKeys", keyID: keyID)
+    }
+}
+
+func getKey(client: ClientOptions, collection: String, keyID: String) async throws {
+    let response = try await client.client.call(.GET, "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID))")
+    if client.quiet {
+        print(response.body["key_id"]?.stringValue ?? "")
+        return
+    }
+    try Printer(format: client.format).emit(response) { keyRows(response.body) }
 }

@@ -7,7 +7,23 @@ struct IssuedList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List issued keys.")
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var options: ListOptions
 
+    func run() async throws { try await options.list(client: client, collection: "issuedApiKeys", field: "issued_api_keys") }
+}
+
+/// `talos keys imported list`.
+struct ImportedList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List imported keys.")
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var options: ListOptions
+
+    func run() async throws { try await options.list(client: client, collection: "importedApiKeys", field: "imported_api_keys") }
+}
+
+/// Paging and filter flags shared by the list commands.
+struct ListOptions: ParsableArguments {
     @Option(help: "Keys per page (server default 50, maximum 1000).")
     var pageSize: Int?
 
@@ -42,7 +58,7 @@ struct IssuedList: AsyncParsableCommand {
         return terms.joined(separator: " AND ")
     }
 
-    func run() async throws {
+    func list(client: ClientOptions, collection: String, field: String) async throws {
         let filter = try effectiveFilter()
         var token = pageToken ?? ""
         var keys: [JSONValue] = []
@@ -52,16 +68,16 @@ struct IssuedList: AsyncParsableCommand {
             if let pageSize { query.append("page_size=\(pageSize)") }
             if !token.isEmpty { query.append("page_token=\(percentEncoded(token))") }
             if !filter.isEmpty { query.append("filter=\(percentEncoded(filter))") }
-            let path = "/v2alpha1/admin/issuedApiKeys" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+            let path = "/v2alpha1/admin/\(collection)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             last = try await client.client.call(.GET, path)
-            keys += last.body["issued_api_keys"]?.arrayValue ?? []
+            keys += last.body[field]?.arrayValue ?? []
             token = last.body["next_page_token"]?.stringValue ?? ""
         } while all && !token.isEmpty
         if client.quiet {
             for key in keys { print(key["key_id"]?.stringValue ?? "") }
             return
         }
-        let document: JSONValue = ["issued_api_keys": .array(keys), "next_page_token": .string(token)]
+        let document: JSONValue = [field: .array(keys), "next_page_token": .string(token)]
         if client.format == .table {
             let rows = keys.map { key in
                 [

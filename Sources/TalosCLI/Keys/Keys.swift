@@ -6,7 +6,21 @@ import TalosCore
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage and verify API keys through a Talos server.",
-        subcommands: [IssuedIssue.self, KeysVerify.self, KeysRevoke.self, Issued.self]
+        subcommands: [
+            IssuedIssue.self, KeysVerify.self, KeysBatchVerify.self, KeysRevoke.self, KeysDeriveToken.self,
+            KeysSelfRevoke.self, Issued.self, Imported.self,
+        ]
+    )
+}
+
+/// `talos keys imported …`.
+struct Imported: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage imported API keys.",
+        subcommands: [
+            ImportedImport.self, ImportedBatchImport.self, ImportedGet.self, ImportedList.self, ImportedUpdate.self,
+            ImportedRevoke.self, ImportedDelete.self,
+        ]
     )
 }
 

@@ -42,6 +42,26 @@ struct IssuedRevoke: AsyncParsableCommand {
     }
 }
 
+/// `talos keys imported revoke KEY_ID --reason R`.
+struct ImportedRevoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke an imported key.")
+
+    @OptionGroup var client: ClientOptions
+
+    @Argument(help: "Key id (64 hex characters).")
+    var keyID: String
+
+    @Option(help: "key_compromise, affiliation_changed, superseded or privilege_withdrawn.")
+    var reason: String
+
+    @Option(help: "Only with privilege_withdrawn.")
+    var description: String?
+
+    func run() async throws {
+        try await revoke(client: client, collection: "importedApiKeys", keyID: keyID, reason: reason, description: description)
+    }
+}
+
 func revoke(client: ClientOptions, collection: String, keyID: String, reason: String, description: String?) async throws {
     var body: JSONObject = ["reason": .string(try revocationReason(reason).wireName)]
     if let description { body["description"] = .string(description) }
