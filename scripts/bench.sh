@@ -24,6 +24,8 @@ binary=$(realpath .build/release/talos)
 work=$(mktemp -d)
 server=""
 trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work"' EXIT
+ed_key=$("$binary" jwk generate eddsa --kid ed --base64)
+rsa_key=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 lua() { # file, body, extra header line
@@ -53,12 +55,38 @@ bench_config() { # storage crypto
   else
     dsn="sqlite://$work/bench-$crypto.db"
   fi
+  # libsodium has no RSA: its servers get only the Ed25519 key.
+  local urls="$ed_key"
+  [ "$crypto" = libsodium ] || urls="$ed_key,$rsa_key"
+  env+=(TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$urls")
   env "${env[@]}" TALOS_DB_DSN="$dsn" "$binary" serve >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
-  local secret
+  local secret jwt_ed jwt_rs="" macaroon
   secret=$(curl -sf -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"bench","actor_id":"bench","scopes":["read"]}' | jq -r .secret)
+  jwt_ed=$(curl -sf -X POST "$url/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
+  macaroon=$(curl -sf -X POST "$url/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\",\"algorithm\":\"TOKEN_ALGORITHM_MACAROON\"}" | jq -r .token.token)
+  curl -sf -X POST "$url/v2alpha1/admin/importedApiKeys" -d '{"raw_key":"sk_bench_imported_key","name":"bench","actor_id":"bench"}' >/dev/null
+  if [ "$crypto" != libsodium ]; then
+    # A short-lived second process on the same database signs with the RSA key (signing_key_id=rsa).
+    local helper_port; helper_port=$(free_port)
+    env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_HTTP_PORT="$helper_port" \
+      TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID=rsa "$binary" serve >/dev/null 2>&1 &
+    local helper=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$helper_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+    jwt_rs=$(curl -sf -X POST "http://127.0.0.1:$helper_port/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
+    kill -TERM $helper; wait $helper 2>/dev/null || true
+  fi
+  local credential
+  for credential in "$secret" "$jwt_ed" "$macaroon" sk_bench_imported_key ${jwt_rs:+"$jwt_rs"}; do
+    [ "$(curl -s -X POST "$url/v2alpha1/admin/apiKeys:verify" -d "{\"credential\":\"$credential\"}" | jq -r .is_valid)" = true ] \
+      || echo "warning: a benchmark credential does not verify in $storage/$crypto" >&2
+  done
   lua verify.lua "{\"credential\":\"$secret\"}" ''
+  lua jwt-eddsa.lua "{\"credential\":\"$jwt_ed\"}" ''
+  lua jwt-rs256.lua "{\"credential\":\"$jwt_rs\"}" ''
+  lua macaroon.lua "{\"credential\":\"$macaroon\"}" ''
+  lua imported.lua '{"credential":"sk_bench_imported_key"}' 'wrk.headers["Cache-Control"] = "no-cache"'
   lua verify-nocache.lua "{\"credential\":\"$secret\"}" 'wrk.headers["Cache-Control"] = "no-cache"'
   lua issue.lua '{"name":"bench","actor_id":"bench","scopes":["read"],"ttl":"1h"}' ''
   local c="$storage/$crypto"
@@ -66,6 +94,10 @@ bench_config() { # storage crypto
   run "$c verify" "$url/v2alpha1/admin/apiKeys:verify" verify.lua
   run "$c verify_no_cache" "$url/v2alpha1/admin/apiKeys:verify" verify-nocache.lua
   run "$c issue" "$url/v2alpha1/admin/issuedApiKeys" issue.lua
+  run "$c verify_jwt_eddsa" "$url/v2alpha1/admin/apiKeys:verify" jwt-eddsa.lua
+  [ -z "$jwt_rs" ] || run "$c verify_jwt_rs256" "$url/v2alpha1/admin/apiKeys:verify" jwt-rs256.lua
+  run "$c verify_macaroon" "$url/v2alpha1/admin/apiKeys:verify" macaroon.lua
+  run "$c verify_imported" "$url/v2alpha1/admin/apiKeys:verify" imported.lua
   rss["$c"]=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$server/status")
   kill -TERM $server; wait $server 2>/dev/null || true; server=""
 }
@@ -79,7 +111,8 @@ done
 echo "talos bench: duration=$duration connections=$connections threads=$threads (wrk on loopback, release build)"
 printf '%-20s %-16s %12s %10s %8s\n' config endpoint "requests/s" p99 "÷alive"
 for c in "${configs[@]}"; do
-  for name in alive verify verify_no_cache issue; do
+  for name in alive verify verify_no_cache issue verify_jwt_eddsa verify_jwt_rs256 verify_macaroon verify_imported; do
+    [ -n "${rps[$c $name]:-}" ] || continue
     printf '%-20s %-16s %12s %10s %8s\n' "$c" "$name" "${rps[$c $name]}" "${p99[$c $name]}" \
       "$(awk -v a="${rps[$c $name]}" -v b="${rps[$c alive]}" 'BEGIN {printf "%.2f", a / b}')"
   done

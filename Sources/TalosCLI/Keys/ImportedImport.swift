@@ -16,28 +16,15 @@ struct ImportedImport: AsyncParsableCommand {
     @Argument(help: "The raw key, or - to read it from standard input (keeps it out of the shell history).")
     var rawKey: String
 
+    @OptionGroup var options: NewKeyOptions
+
     @Option(help: "Key name (required).")
     var name: String
 
-    @Option(help: "Owner of the key (required).")
-    var actor: String
-
-    @Option(help: "Lifetime, e.g. 720h; the server's default_ttl applies when omitted.")
-    var ttl: String?
-
-    @Option(help: "secret or public.")
-    var visibility: String?
-
-    @Option(help: "Idempotency token.")
-    var requestId: String?
-
     func run() async throws {
         let raw = rawKey == "-" ? (readLine(strippingNewline: true) ?? "") : rawKey
-        var body: JSONObject = ["raw_key": .string(raw), "name": .string(name), "actor_id": .string(actor)]
-        if let ttl { body["ttl"] = .string(ttl) }
-        for field in try attributes.fields() { body[field.key] = field.value }
-        if let visibility { body["visibility"] = .string(try visibilityName(visibility)) }
-        if let requestId { body["request_id"] = .string(requestId) }
+        var body: JSONObject = ["raw_key": .string(raw), "name": .string(name)]
+        try options.complete(&body, attributes: attributes)
         let response = try await client.client.call(.POST, "/v2alpha1/admin/importedApiKeys", body: .object(body))
         if client.quiet {
             print(response.body["key_id"]?.stringValue ?? "")
@@ -45,13 +32,6 @@ struct ImportedImport: AsyncParsableCommand {
         }
         try Printer(format: client.format).emit(response) { keyRows(response.body) }
     }
-}
-
-func visibilityName(_ text: String) throws -> String {
-    guard let value = KeyVisibility(wireName: "KEY_VISIBILITY_" + text.uppercased()) else {
-        throw CommandFailure.usage("Error: --visibility must be secret or public")
-    }
-    return value.wireName
 }
 
 /// Reads a file, or standard input for `-`.

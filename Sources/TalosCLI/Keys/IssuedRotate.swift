@@ -29,12 +29,7 @@ struct IssuedRotate: AsyncParsableCommand {
         if let name { body["name"] = .string(name) }
         for field in try attributes.fields() { body[field.key] = field.value }
         if clearIpRestriction { body["ip_restriction"] = ["allowed_cidrs": []] }
-        if let visibility {
-            guard let value = KeyVisibility(wireName: "KEY_VISIBILITY_" + visibility.uppercased()) else {
-                throw CommandFailure.usage("Error: --visibility must be secret or public")
-            }
-            body["visibility"] = .string(value.wireName)
-        }
+        if let visibility { body["visibility"] = .string(try visibilityName(visibility)) }
         if clearRateLimit {
             throw CommandFailure.usage("Error: rotation inherits the rate-limit policy; clear it with update after rotating")
         }

@@ -82,6 +82,40 @@ struct KeyAttributeOptions: ParsableArguments {
     }
 }
 
+/// Flags of the commands that create a key (issue, import), after the attribute flags.
+struct NewKeyOptions: ParsableArguments {
+    @Option(help: "Owner of the key (required).")
+    var actor: String
+
+    @Option(help: "Lifetime, e.g. 24h; the server's default_ttl applies when omitted.")
+    var ttl: String?
+
+    @Option(help: "secret or public.")
+    var visibility: String?
+
+    @Option(help: "Idempotency token.")
+    var requestId: String?
+
+    /// Adds ttl, the attribute flags, visibility and request id to `body`, in API field order.
+    func complete(_ body: inout JSONObject, attributes: KeyAttributeOptions) throws {
+        body["actor_id"] = .string(actor)
+        let fields = try attributes.fields()
+        for field in fields where field.key == "scopes" { body[field.key] = field.value }
+        if let ttl { body["ttl"] = .string(ttl) }
+        for field in fields where field.key != "scopes" { body[field.key] = field.value }
+        if let visibility { body["visibility"] = .string(try visibilityName(visibility)) }
+        if let requestId { body["request_id"] = .string(requestId) }
+    }
+}
+
+/// The wire name for `--visibility secret|public`.
+func visibilityName(_ text: String) throws -> String {
+    guard let value = KeyVisibility(wireName: "KEY_VISIBILITY_" + text.uppercased()) else {
+        throw CommandFailure.usage("Error: --visibility must be secret or public")
+    }
+    return value.wireName
+}
+
 /// Parses `--reason` (spec §10.3): short names, hyphens, or full enum names, case-insensitive.
 func revocationReason(_ text: String) throws -> RevocationReason {
     var name = text.uppercased().map { $0 == "-" ? "_" : $0 }.reduce(into: "") { $0.append($1) }

@@ -34,37 +34,22 @@ extension KeyService {
     func prepareImport(_ request: ImportKeyRequest, nid: String, settings: CredentialSettings, now: Timestamp)
         throws(TalosError) -> APIKey
     {
-        let attributes = request.attributes
         guard let rawKey = request.rawKey, !rawKey.isEmpty else { throw .validation("raw_key", "value is required") }
         guard rawKey.utf8.count <= 8192 else { throw .validation("raw_key", "value length must be at most 8192 bytes") }
         guard !rawKey.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
             throw .validation("raw_key", "value must not contain whitespace or control characters")
         }
-        let name = try Validate.name(attributes.name.value ?? "")
-        let actorID = try Validate.name(attributes.actorID.value ?? "", field: "actor_id")
-        let scopes = try Validate.scopes(attributes.scopes.value ?? [])
-        let metadata = try Validate.metadata(attributes.metadata.value ?? [:])
-        let policy = try attributes.rateLimitPolicy.value.map(Validate.rateLimitPolicy)
-        let cidrs = try Validate.cidrs(attributes.allowedCIDRs.value ?? [])
-        var requestID: String?
-        if let given = request.requestID, !given.isEmpty { requestID = try Validate.requestID(given) }
-        let ttl = try Validate.ttl(request.ttl)
-        if let ttl, ttl > settings.maxTTL { throw Self.ttlExceedsMaximum(settings.maxTTL) }
+        let key = try Self.newKey(
+            .imported, keyID: authenticator.importedKeyID(rawKey, nid: nid), nid: nid, attributes: request.attributes,
+            ttl: request.ttl, requestID: request.requestID, settings: settings, now: now)
         switch CredentialRoute.route(rawKey, macaroonPrefixes: settings.macaroonPrefixes) {
         case .issued:
             throw TalosError(.importFormatConflict, "cannot import key: format conflicts with issued api key pattern")
         case .derivedJWT, .derivedMacaroon:
             throw TalosError(.importFormatConflict, "cannot import key: format conflicts with derived token pattern")
         case .imported:
-            break
+            return key
         }
-        let effectiveTTL = ttl ?? settings.defaultTTL
-        let created = Timestamp(seconds: now.seconds)
-        return APIKey(
-            kind: .imported, nid: nid, keyID: authenticator.importedKeyID(rawKey, nid: nid), name: name, actorID: actorID,
-            scopes: scopes, createTime: created, updateTime: created,
-            expireTime: effectiveTTL.map { created.adding(nanoseconds: $0) }, metadata: metadata, rateLimitPolicy: policy,
-            allowedCIDRs: cidrs, visibility: attributes.visibility == .public ? .public : .secret, requestID: requestID)
     }
 
     /// Imports one key (spec §3.7): validate → route → idempotency → quota → insert.

@@ -51,44 +51,53 @@ public struct KeyService: Sendable {
     /// Issues a key (spec §3.1): validate → idempotency → quota → generate → insert.
     public func issue(_ request: IssueKeyRequest, nid: String) async throws -> IssueResult {
         let settings = settings.current
-        let attributes = request.attributes
+        let now = clock.now()
+        let key = try Self.newKey(
+            .issued, keyID: crypto.randomUUID(), nid: nid, attributes: request.attributes, ttl: request.ttl,
+            requestID: request.requestID, settings: settings, now: now)
+        let prefix = try Self.prefix(for: key.visibility, settings: settings)
+        if let requestID = key.requestID, let existing = try await withStorage({
+            try await storage.fetch(kind: .issued, nid: nid, requestID: requestID)
+        }) {
+            return IssueResult(key: existing, secret: nil)
+        }
+        try await enforceQuota(nid: nid, settings: settings, now: now)
+        let secret = IssuedKeyFormat.makeKey(
+            prefix: prefix, createdAtSeconds: key.createTime.seconds, keyID: key.keyID,
+            hmac: settings.keyring.current.checksumKey)
+        switch try await withStorage({ try await storage.insert(key) }) {
+        case .created(let stored):
+            logger.info(
+                "audit", metadata: ["event": "issued_api_key.created", "key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"])
+            return IssueResult(key: stored, secret: secret)
+        case .replayed(let existing):
+            return IssueResult(key: existing, secret: nil)
+        }
+    }
+
+    /// A new record from validated request fields (spec §3 common fields), created at `now` truncated to seconds
+    /// (the instant an issued key's identifier carries). Expiry: the ttl, else `default_ttl`, else none.
+    static func newKey(
+        _ kind: KeyKind, keyID: String, nid: String, attributes: KeyAttributesInput, ttl: String?, requestID: String?,
+        settings: CredentialSettings, now: Timestamp
+    ) throws(TalosError) -> APIKey {
         let name = try Validate.name(attributes.name.value ?? "")
         let actorID = try Validate.name(attributes.actorID.value ?? "", field: "actor_id")
         let scopes = try Validate.scopes(attributes.scopes.value ?? [])
         let metadata = try Validate.metadata(attributes.metadata.value ?? [:])
         let policy = try attributes.rateLimitPolicy.value.map(Validate.rateLimitPolicy)
         let cidrs = try Validate.cidrs(attributes.allowedCIDRs.value ?? [])
-        let requestID = try request.requestID.flatMap { $0.isEmpty ? nil : try Validate.requestID($0) }
-        let ttl = try Validate.ttl(request.ttl)
-        if let ttl, ttl > settings.maxTTL { throw Self.ttlExceedsMaximum(settings.maxTTL) }
-        let visibility: KeyVisibility = attributes.visibility == .public ? .public : .secret
-        let prefix = try Self.prefix(for: visibility, settings: settings)
-
-        if let requestID, let existing = try await withStorage({
-            try await storage.fetch(kind: .issued, nid: nid, requestID: requestID)
-        }) {
-            return IssueResult(key: existing, secret: nil)
-        }
-        let now = clock.now()
-        try await enforceQuota(nid: nid, settings: settings, now: now)
-
-        let keyID = crypto.randomUUID()
-        let createdAt = Timestamp(seconds: now.seconds)
-        let secret = IssuedKeyFormat.makeKey(
-            prefix: prefix, createdAtSeconds: createdAt.seconds, keyID: keyID, hmac: settings.keyring.current.checksumKey)
+        var validRequestID: String?
+        if let requestID, !requestID.isEmpty { validRequestID = try Validate.requestID(requestID) }
+        let ttl = try Validate.ttl(ttl)
+        if let ttl, ttl > settings.maxTTL { throw ttlExceedsMaximum(settings.maxTTL) }
+        let created = Timestamp(seconds: now.seconds)
         let effectiveTTL = ttl ?? settings.defaultTTL
-        let key = APIKey(
-            kind: .issued, nid: nid, keyID: keyID, name: name, actorID: actorID, scopes: scopes,
-            createTime: createdAt, updateTime: createdAt, expireTime: effectiveTTL.map { createdAt.adding(nanoseconds: $0) },
-            metadata: metadata, rateLimitPolicy: policy, allowedCIDRs: cidrs, visibility: visibility, requestID: requestID
-        )
-        switch try await withStorage({ try await storage.insert(key) }) {
-        case .created(let stored):
-            logger.info("audit", metadata: ["event": "issued_api_key.created", "key_id": "\(keyID)", "actor_id": "\(actorID)"])
-            return IssueResult(key: stored, secret: secret)
-        case .replayed(let existing):
-            return IssueResult(key: existing, secret: nil)
-        }
+        return APIKey(
+            kind: kind, nid: nid, keyID: keyID, name: name, actorID: actorID, scopes: scopes, createTime: created,
+            updateTime: created, expireTime: effectiveTTL.map { created.adding(nanoseconds: $0) }, metadata: metadata,
+            rateLimitPolicy: policy, allowedCIDRs: cidrs, visibility: attributes.visibility == .public ? .public : .secret,
+            requestID: validRequestID)
     }
 
     // MARK: Read
