@@ -61,6 +61,8 @@ check "page token from libsodium decodes under openssl" test "$(curl -s -o /dev/
 all_valid=true
 for i in 1 2 3; do [ "$(verify "$a" "$(jq -r .secret "$work/swap$i.json")" | jq -r .is_valid)" = true ] || all_valid=false; done
 check "keys issued under libsodium verify under openssl" $all_valid
+imported_id=$(curl -s -X POST "$b/v2alpha1/admin/importedApiKeys" -d '{"raw_key":"sk_swap_imported","name":"swap","actor_id":"swap"}' | jq -r .key_id)
+check "a key imported under libsodium verifies under openssl (same hash)" test "$(verify "$a" sk_swap_imported | jq -r .key_id)" = "$imported_id"
 stop a
 start a "$port_a" TALOS_CRYPTO_BACKEND=libsodium
 check "after restarting A with libsodium, A's earlier key still verifies" test "$(verify "$a" "$(jq -r .secret "$work/swap1.json")" | jq -r .is_valid)" = true

@@ -91,10 +91,8 @@ struct APIResponder: HTTPResponder {
             response = Self.errorResponse(.internalError, requestID: requestID)
         }
         response.headers[Self.requestIDHeader] = requestID
-        if response.status != .noContent {
-            response.headers[Self.nosniffHeader] = "nosniff"
-            if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        }
+        response.headers[Self.nosniffHeader] = "nosniff"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         logRequest(request, context: context, response: response, route: template, requestID: requestID, started: started)
         return response
     }

@@ -82,6 +82,13 @@ import Testing
         #expect(throws: ConfigError(String(message.dropFirst("config: ".count)))) { try load(file) }
     }
 
+    @Test func unknownClientIPSourceFallsBackWithAWarning() throws {
+        let result = try load(#"{"serve":{"http":{"client_ip_source":"CLIENT_IP_SOURCE_CARRIER_PIGEON"}}}"#)
+        #expect(result.config.clientIPSource == .unspecified)
+        #expect(result.warnings.count == 1)
+        #expect(try load(nil, ["TALOS_SERVE_HTTP_CLIENT_IP_SOURCE": "CLIENT_IP_SOURCE_X_FORWARDED_FOR"]).config.clientIPSource == .xForwardedFor)
+    }
+
     @Test func environmentValuesAreValidatedToo() {
         #expect(throws: ConfigError("serve.http.port: must be an integer (TALOS_SERVE_HTTP_PORT)")) {
             try load(nil, ["TALOS_SERVE_HTTP_PORT": "eighty"])

@@ -209,6 +209,27 @@ import Testing
         }
     }
 
+    @Test func clientIPFromTheConfiguredHeader() async throws {
+        var config = testConfig()
+        config.clientIPSource = .xForwardedFor
+        try await withAPI(config) { api async throws in
+            let (_, secret) = try await api.issue(
+                ["name": "n", "actor_id": "a", "ip_restriction": ["allowed_cidrs": ["10.0.0.0/8", "2001:db8::/32"]]])
+            func code(_ forwardedFor: String?) async throws -> String? {
+                var headers = HTTPFields()
+                if let forwardedFor { headers[HTTPField.Name("X-Forwarded-For")!] = forwardedFor }
+                let reply = try await api.post("/v2alpha1/admin/apiKeys:verify", ["credential": .string(secret)], headers: headers)
+                return reply.json["error_code"]?.stringValue
+            }
+            #expect(try await code("10.1.2.3, 192.168.0.1") == nil)
+            #expect(try await code("::ffff:10.9.9.9") == nil)
+            #expect(try await code("2001:db8::7") == nil)
+            #expect(try await code("192.168.0.1, 10.1.2.3") == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
+            #expect(try await code("garbage") == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
+            #expect(try await code(nil) == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
+        }
+    }
+
     @Test func batchVerifyKeepsOrderAndReportsEmptyItems() async throws {
         try await withAPI { api async throws in
             let (keyID, secret) = try await api.issue()

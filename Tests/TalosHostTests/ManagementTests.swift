@@ -121,6 +121,7 @@ import Testing
                 "/v2alpha1/admin/issuedApiKeys/\(id):revoke",
                 ["reason": "REVOCATION_REASON_PRIVILEGE_WITHDRAWN", "description": "contractor offboarded"])
             #expect(ok.status == 204 && ok.rawBody.isEmpty && ok.headers[.contentType] == nil)
+            #expect(ok.headers[.cacheControl] == "no-store")
             let twice = try await api.revoke(id)
             #expect(twice.status == 409 && twice.reason == "API_KEY_ALREADY_REVOKED")
             let key = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(id)")

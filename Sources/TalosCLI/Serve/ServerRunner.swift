@@ -30,6 +30,7 @@ struct ServerRunner {
         for name in loaded.ignoredEnvironment {
             logger.warning("ignoring unknown environment variable", metadata: ["variable": "\(name)"])
         }
+        for warning in loaded.warnings { logger.warning("configuration", metadata: ["problem": "\(warning)"]) }
         if options.dev { try applyDevelopmentDefaults(&config, logger: logger) }
         let app: any ApplicationProtocol
         do {

@@ -29,7 +29,7 @@ enum ConfigSchema {
             "serve.http.cors.allow_credentials": .bool,
             "serve.http.cors.max_age": .int,
             "serve.http.cors.debug": .bool,
-            "serve.http.client_ip_source": .enumeration(ClientIPSource.allCases.map(\.wireName)),
+            "serve.http.client_ip_source": .string,
             "serve.http.trust_forwarded_host": .bool,
             "serve.http.request_log.exclude_health_endpoints": .bool,
             "serve.metrics.host": .string,

@@ -2,13 +2,17 @@ extension TalosConfig {
     private static let prefixPattern = "^[a-zA-Z0-9_]{1,16}$"
     private static let nanosPerSecond: Int64 = 1_000_000_000
 
-    static func build(from values: [String: JSONValue]) throws(ConfigError) -> TalosConfig {
+    static func build(from values: [String: JSONValue], warnings: inout [String]) throws(ConfigError) -> TalosConfig {
         let reader = ConfigReader(values: values)
         var config = TalosConfig()
         config.httpHost = try reader.string("serve.http.host") ?? config.httpHost
         config.httpPort = try reader.int("serve.http.port", in: 1...65535).map(Int.init)
         if let source = try reader.string("serve.http.client_ip_source") {
-            config.clientIPSource = ClientIPSource(wireName: source) ?? .unspecified
+            if let known = ClientIPSource(wireName: source) {
+                config.clientIPSource = known
+            } else {
+                warnings.append("serve.http.client_ip_source: unknown value \"\(source)\"; using the TCP peer address")
+            }
         }
         config.trustForwardedHost = try reader.bool("serve.http.trust_forwarded_host") ?? false
         config.excludeHealthFromRequestLog = try reader.bool("serve.http.request_log.exclude_health_endpoints") ?? false

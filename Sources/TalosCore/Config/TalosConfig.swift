@@ -80,6 +80,8 @@ extension TalosConfig {
         public let config: TalosConfig
         /// `TALOS_*` variables that name no known key (ignored, spec §9.1); the caller logs them.
         public let ignoredEnvironment: [String]
+        /// Accepted-with-fallback problems (e.g. an unknown `client_ip_source`); the caller logs them.
+        public let warnings: [String]
     }
 
     /// Loads defaults, then the JSON file, then `TALOS_*` environment variables (environment > file > defaults),
@@ -103,8 +105,9 @@ extension TalosConfig {
         }
         var ignored: [String] = []
         try applyEnvironment(environment, to: &values, ignored: &ignored)
-        let config = try build(from: values)
-        return LoadResult(config: config, ignoredEnvironment: ignored.sorted())
+        var warnings: [String] = []
+        let config = try build(from: values, warnings: &warnings)
+        return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings)
     }
 
     private static func flatten(_ object: JSONObject, prefix: String, into values: inout [String: JSONValue])
