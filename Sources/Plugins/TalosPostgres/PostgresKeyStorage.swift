@@ -123,9 +123,51 @@ struct PostgresKeyStorage: KeyStorage {
         }
     }
 
+    /// The verification lookup, prepared once per connection: parsing and planning cost Postgres more than the
+    /// lookup itself.
+    struct FetchByID: PostgresPreparedStatement {
+        static let sql = "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3"
+        let nid: String
+        let kind: String
+        let keyID: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings(capacity: 3)
+            binds.append(nid)
+            binds.append(kind)
+            binds.append(keyID)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> APIKey { try PostgresKeyStorage.decode(row) }
+    }
+
+    /// Batch verification's lookup (`key_id = ANY($3)`), prepared once per connection.
+    struct FetchByIDs: PostgresPreparedStatement {
+        static let sql = "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = ANY($3)"
+        let nid: String
+        let kind: String
+        let keyIDs: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings(capacity: 3)
+            binds.append(nid)
+            binds.append(kind)
+            binds.append(keyIDs)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> APIKey { try PostgresKeyStorage.decode(row) }
+    }
+
     func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
         try await database.withConnection { connection in
-            try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: false)
+            for try await key in try await connection.execute(
+                FetchByID(nid: nid, kind: kind.rawValue, keyID: keyID), logger: connection.logger)
+            {
+                return key
+            }
+            return nil
         }
     }
 
@@ -141,11 +183,15 @@ struct PostgresKeyStorage: KeyStorage {
 
     func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
         guard !keyIDs.isEmpty else { return [] }
+        if keyIDs.count == 1 { return try await fetch(kind: kind, nid: nid, keyID: keyIDs[0]).map { [$0] } ?? [] }
         return try await database.withConnection { connection in
-            try await Self.keys(
-                connection.query(
-                    "SELECT \(unescaped: Self.columns) FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND key_id = ANY(\(keyIDs))",
-                    logger: connection.logger))
+            var keys: [APIKey] = []
+            for try await key in try await connection.execute(
+                FetchByIDs(nid: nid, kind: kind.rawValue, keyIDs: keyIDs), logger: connection.logger)
+            {
+                keys.append(key)
+            }
+            return keys
         }
     }
 
