@@ -53,9 +53,16 @@ check "an invalid file is rejected and the old config kept" test "$(issue_prefix
 check "the rejection is logged" grep -q 'configuration reload rejected' "$workdir/reload.log"
 kill -TERM $reload_server; wait $reload_server || true
 
+used=$(curl -s -X POST "$TALOS_URL/v2alpha1/admin/issuedApiKeys" -d '{"name":"used","actor_id":"e2e"}')
+curl -s -X POST "$TALOS_URL/v2alpha1/admin/apiKeys:verify" -d "{\"credential\":\"$(jq -r .secret <<<"$used")\"}" >/dev/null
 kill -TERM $server
 wait $server && code=0 || code=$?
 check "SIGTERM exits 0" test "$code" = 0
+(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port exec "$binary" serve --dev) >>"$workdir/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+check "last use flushed on shutdown" test "$(curl -s "$TALOS_URL/v2alpha1/admin/issuedApiKeys/$(jq -r .issued_api_key.key_id <<<"$used")" | jq -r '.last_used_time != null')" = true
+kill -TERM $server; wait $server || true
 check "no secret in the log" bash -c "! grep -q 'ory_ak_v1_' '$workdir/server.log'"
 echo "e2e: $passed passed, $failed failed"
 test "$failed" = 0

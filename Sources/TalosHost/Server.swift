@@ -22,8 +22,9 @@ public func buildApplication(
     let handle = try await backend.open(config.databaseDSN, logger)
     let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))
     let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
+    let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let handlers = Handlers(
-        service: service, verifier: Verifier(service: service), storage: handle.storage, clock: clock,
+        service: service, verifier: Verifier(service: service, lastUsed: lastUsed), storage: handle.storage, clock: clock,
         clientIPSource: config.clientIPSource, logger: logger)
     let responder = APIResponder(
         routes: handlers.routes(), mode: mode, logger: logger,
@@ -42,6 +43,8 @@ public func buildApplication(
         ])
     var services: [any Service] = [StorageLifetime(handle: handle)]
     services += handle.services.map(BackgroundServiceAdapter.init)
+    // After the storage's services, so that on shutdown it flushes while the database is still reachable.
+    services.append(BackgroundServiceAdapter(lastUsed))
     if let reloadSource {
         services.append(
             ConfigReloadService(source: reloadSource, initial: config, crypto: crypto, settings: settings, logger: logger))

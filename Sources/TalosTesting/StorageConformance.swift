@@ -15,6 +15,7 @@ public struct StorageConformance: Sendable {
         "insertAndFetch", "duplicateKeyID", "idempotency", "concurrentIdempotentInserts", "listFiltersAndKeyset",
         "batchFetch", "modify", "modifyAbortsOnThrow", "replaceIsAtomic", "concurrentReplaceExactlyOneWins",
         "revokeOnce", "countActive", "delete", "tenantIsolation", "roundTripsEveryField", "insertSkippingExisting",
+        "recordLastUsed",
     ]
 
     /// Runs one check by name.
@@ -37,6 +38,7 @@ public struct StorageConformance: Sendable {
         case "tenantIsolation": try await tenantIsolation(storage)
         case "roundTripsEveryField": try await roundTripsEveryField(storage)
         case "insertSkippingExisting": try await insertSkippingExisting(storage)
+        case "recordLastUsed": try await recordLastUsed(storage)
         default: Issue.record("unknown conformance check \(check)")
         }
     }
@@ -274,6 +276,21 @@ public struct StorageConformance: Sendable {
         #expect(try await storage.fetch(kind: .imported, nid: Self.nid, keyID: existing.keyID) == existing)
         #expect(try await storage.list(ListQuery(kind: .imported, nid: Self.nid, limit: 10, now: Self.now)).count == 4)
         #expect(try await storage.insertSkippingExisting([]).isEmpty)
+    }
+
+    func recordLastUsed(_ storage: any KeyStorage) async throws {
+        let key = Self.key(Self.uuid(1))
+        _ = try await storage.insert(key)
+        let later = Self.now.adding(seconds: 86_400)
+        try await storage.recordLastUsed([
+            LastUsedEntry(kind: .issued, nid: Self.nid, keyID: key.keyID, usedAt: later),
+            LastUsedEntry(kind: .issued, nid: Self.nid, keyID: Self.uuid(9), usedAt: later),
+        ])
+        #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID)?.lastUsedTime == later)
+        // Never moves backwards.
+        try await storage.recordLastUsed([LastUsedEntry(kind: .issued, nid: Self.nid, keyID: key.keyID, usedAt: Self.now)])
+        #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID)?.lastUsedTime == later)
+        try await storage.recordLastUsed([])
     }
 
     func roundTripsEveryField(_ storage: any KeyStorage) async throws {

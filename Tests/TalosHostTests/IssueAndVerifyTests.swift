@@ -253,3 +253,35 @@ import Testing
         }
     }
 }
+
+@Suite struct LastUsedTests {
+    @Test func verificationRecordsLastUseOncePerDay() async throws {
+        let clock = ManualClock()
+        var config = testConfig()
+        config.lastUsedFlushInterval = 20_000_000
+        try await withAPI(config, clock: clock) { api async throws in
+            let (keyID, secret) = try await api.issue()
+            func lastUsed() async throws -> JSONValue? {
+                for _ in 0..<100 {
+                    if let value = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(keyID)").json["last_used_time"] {
+                        return value
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return nil
+            }
+            #expect(try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(keyID)").json["last_used_time"] == nil)
+            _ = try await api.verify(secret)
+            #expect(try await lastUsed() == "2026-06-01T17:13:25Z")
+            clock.advance(seconds: 86_400)
+            _ = try await api.verify(secret)
+            var updated: JSONValue?
+            for _ in 0..<100 {
+                updated = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(keyID)").json["last_used_time"]
+                if updated == "2026-06-02T17:13:25Z" { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(updated == "2026-06-02T17:13:25Z")
+        }
+    }
+}

@@ -265,6 +265,20 @@ struct PostgresKeyStorage: KeyStorage {
         let retired: APIKey
     }
 
+    func recordLastUsed(_ entries: [LastUsedEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await database.withTransaction { connection in
+            for entry in entries {
+                try await connection.query(
+                    """
+                    UPDATE api_keys SET last_used_time = GREATEST(COALESCE(last_used_time, 0), \(entry.usedAt.microseconds)) \
+                    WHERE nid = \(entry.nid) AND kind = \(entry.kind.rawValue) AND key_id = \(entry.keyID)
+                    """,
+                    logger: connection.logger)
+            }
+        }
+    }
+
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         try await database.withConnection { connection in
             let rows = try await connection.query(

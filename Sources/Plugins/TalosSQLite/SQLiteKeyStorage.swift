@@ -228,6 +228,20 @@ final class SQLiteKeyStorage: KeyStorage {
         let retired: APIKey
     }
 
+    func recordLastUsed(_ entries: [LastUsedEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE api_keys SET last_used_time = MAX(COALESCE(last_used_time, 0), ?) \
+                    WHERE nid = ? AND kind = ? AND key_id = ?
+                    """)
+            for entry in entries {
+                try statement.execute(arguments: [entry.usedAt.microseconds, entry.nid, entry.kind.rawValue, entry.keyID])
+            }
+        }
+    }
+
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         try await write { db in
             try db.execute(

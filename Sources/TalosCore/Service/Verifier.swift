@@ -108,9 +108,12 @@ public struct Verifier: Sendable {
     let logger: Logger
     let authenticator: Authenticator
     let service: KeyService
+    let lastUsed: LastUsedTracker?
 
-    public init(service: KeyService) {
+    /// - Parameter lastUsed: records successful verifications of API keys (spec §5.8); `nil` records nothing.
+    public init(service: KeyService, lastUsed: LastUsedTracker? = nil) {
         self.service = service
+        self.lastUsed = lastUsed
         self.storage = service.storage
         self.settings = service.settings
         self.clock = service.clock
@@ -181,6 +184,7 @@ public struct Verifier: Sendable {
         if !allows(key.allowedCIDRs, context.clientIP) { return .failure(.ipNotAllowed) }
         // An API key names no audience, so a caller that expects one is refused (spec §13).
         guard expectedAudiences.isEmpty else { return .failure(.audienceMismatch) }
+        lastUsed?.observe(key, at: now)
         let credential = VerifiedCredential(
             keyID: key.keyID, actorID: key.actorID, scopes: key.scopes, expireTime: key.expireTime,
             metadata: key.metadata, rateLimitPolicy: key.rateLimitPolicy, visibility: key.visibility,

@@ -57,6 +57,10 @@ public protocol KeyStorage: Sendable {
         _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
     ) async throws -> (replacement: APIKey, retired: APIKey)?
 
+    /// Raises `last_used_time` to each entry's instant where it is older or unset (spec §5.8), in one transaction.
+    /// Entries whose key no longer exists are ignored. - Throws: `StorageError`.
+    func recordLastUsed(_ entries: [LastUsedEntry]) async throws
+
     /// Hard-deletes a record. - Returns: whether a record was deleted. - Throws: `StorageError`.
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool
 
@@ -66,6 +70,21 @@ public protocol KeyStorage: Sendable {
 
     /// Answers when a trivial query succeeds. - Throws: `StorageError` when it does not.
     func checkHealth() async throws
+}
+
+/// One observed use of a key, for `KeyStorage.recordLastUsed`.
+public struct LastUsedEntry: Sendable, Hashable {
+    public let kind: KeyKind
+    public let nid: String
+    public let keyID: String
+    public let usedAt: Timestamp
+
+    public init(kind: KeyKind, nid: String, keyID: String, usedAt: Timestamp) {
+        self.kind = kind
+        self.nid = nid
+        self.keyID = keyID
+        self.usedAt = usedAt
+    }
 }
 
 /// The result of `KeyStorage.insert`.
