@@ -78,6 +78,9 @@ enum PostgresDSN {
             }
         }
         options.minimumConnections = min(options.minimumConnections, options.maximumConnections)
+        // Prepared lookups are planned per execution: a generic plan cached while the table was small (a fresh
+        // deployment) can stay a sequential scan until the next ANALYZE; a primary-key lookup plans in microseconds.
+        options.additionalStartupParameters.append(("plan_cache_mode", "force_custom_plan"))
         var configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: password, database: database, tls: tls)
         configuration.options = options
