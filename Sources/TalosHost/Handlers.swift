@@ -117,11 +117,9 @@ struct Handlers: Sendable {
         var update = UpdateKeyRequest()
         update.attributes = try body.attributes()
         update.keyID = try body.string("key_id")
-        let masks = request.queryAll("update_mask")
-        if !masks.isEmpty {
-            update.updateMask = masks.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }
-                .filter { !$0.isEmpty }
-        }
+        let paths = request.queryAll("update_mask")
+            .flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }.filter { !$0.isEmpty }
+        if !paths.isEmpty { update.updateMask = paths }
         let key = try await service.update(kind: kind, keyID: request.keyID ?? "", nid: request.nid, update)
         return .json(WireFormat.key(key, now: clock.now()))
     }

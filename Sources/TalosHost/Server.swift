@@ -35,6 +35,12 @@ public func buildApplication(
             "the admin surface has no authentication and listens on a non-loopback address; keep it on an internal network",
             metadata: ["host": "\(config.httpHost)", "port": "\(port)"])
     }
+    if config.rateLimitEnabled {
+        logger.warning("rate_limit.enabled is set but rate-limit enforcement is not implemented in this build")
+    }
+    if config.cacheEnabled, config.cacheType == "memory" {
+        logger.warning("cache.enabled is set but the verification cache is not implemented in this build; every verify reads the database")
+    }
     logger.info(
         "talos starting",
         metadata: [

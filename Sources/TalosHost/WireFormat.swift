@@ -174,8 +174,11 @@ struct BodyReader {
             let window: String?
             switch policy["window"] {
             case .object(let duration)?:
-                let seconds = try BodyReader(object: duration).int64("seconds") ?? 0
-                window = "\(seconds)s"
+                let reader = BodyReader(object: duration)
+                let seconds = try reader.int64("seconds") ?? 0
+                let nanos = try reader.int64("nanos") ?? 0
+                let fraction = String(nanos.magnitude)
+                window = nanos == 0 ? "\(seconds)s" : "\(seconds).\(String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction)s"
             default: window = try reader.string("window")
             }
             attributes.rateLimitPolicy = .value(

@@ -188,3 +188,11 @@ import Testing
         #expect(throws: TalosError(.invalidFilter, message)) { try KeyFilter.parse(filter) }
     }
 }
+
+@Suite struct JSONObjectTests {
+    @Test func duplicatesReplaceInPlaceAndLargeObjectsParse() throws {
+        #expect(try JSONValue.parse(#"{"a":1,"b":2,"a":3}"#) == .object(JSONObject([("a", 3), ("b", 2)])))
+        let members = (0..<100_000).map { "\"k\($0)\":0" }.joined(separator: ",")
+        #expect(try JSONValue.parse("{\(members)}").objectValue?.count == 100_000)
+    }
+}

@@ -217,3 +217,45 @@ import Testing
         }
     }
 }
+
+@Suite struct ReviewRegressionTests {
+    @Test func rotatingAPublicKeyWithoutAPublicPrefixChangesNothing() async throws {
+        let database = temporaryDatabase()
+        var config = testConfig(database: database)
+        config.publicPrefix = "pk"
+        let (id, secret) = try await withAPI(config) { api async throws in
+            try await api.issue(["name": "p", "actor_id": "a", "visibility": "KEY_VISIBILITY_PUBLIC"])
+        }
+        config.publicPrefix = nil
+        config.retiredPublicPrefixes = ["pk"]
+        try await withAPI(config) { api async throws in
+            let reply = try await api.post("/v2alpha1/admin/issuedApiKeys/\(id):rotate", [:])
+            #expect(reply.status == 400 && reply.reason == "PUBLIC_PREFIX_NOT_CONFIGURED")
+            #expect(try await api.verify(secret).json["is_valid"] == true)
+        }
+    }
+
+    @Test func inputsThatOnceReachedTheDatabaseAreRefusedEarly() async throws {
+        try await withAPI(freshSigningConfig()) { api async throws in
+            let (id, secret) = try await api.issue()
+            let nul = try await api.send(
+                .post, "/v2alpha1/admin/apiKeys/\(id):revoke",
+                #"{"reason":"REVOCATION_REASON_PRIVILEGE_WITHDRAWN","description":"a\u0000b"}"#)
+            #expect(nul.status == 400 && nul.reason == "INVALID_ARGUMENT")
+            let filter = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?filter=actor_id%3D%22a%00%22")
+            #expect(filter.status == 400 && filter.reason == "INVALID_FILTER")
+            let claim = try await api.derive(["credential": .string(secret), "custom_claims": ["a=b": 1]])
+            #expect(claim.status == 400)
+            let hugeTTL = try await api.post("/v2alpha1/admin/issuedApiKeys", ["name": "n", "actor_id": "a", "ttl": "3000000000h"])
+            #expect(hugeTTL.message == "ttl must be between 1s and 315360000s")
+            let window = try await api.send(
+                .post, "/v2alpha1/admin/issuedApiKeys",
+                #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"5","window":{"seconds":"60","nanos":500000000}}}"#)
+            #expect(window.message == "validation error: rate_limit_policy.window: must be whole seconds")
+            let longChecksum = "ory_ak_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_" + String(repeating: "z", count: 8000)
+            #expect(try await api.verify(longChecksum).json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+            let emptyMask = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=", #"{"name":"kept"}"#)
+            #expect(emptyMask.json["name"] == "kept")
+        }
+    }
+}

@@ -81,6 +81,11 @@ enum PostgresDSN {
         // Prepared lookups are planned per execution: a generic plan cached while the table was small (a fresh
         // deployment) can stay a sequential scan until the next ANALYZE; a primary-key lookup plans in microseconds.
         options.additionalStartupParameters.append(("plan_cache_mode", "force_custom_plan"))
+        // Server-side bounds, so a blocked statement or lock wait ends (57014/55P03) instead of holding a request
+        // past the client deadline.
+        options.additionalStartupParameters += [
+            ("statement_timeout", "4500"), ("lock_timeout", "4000"), ("idle_in_transaction_session_timeout", "30000"),
+        ]
         var configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: password, database: database, tls: tls)
         configuration.options = options

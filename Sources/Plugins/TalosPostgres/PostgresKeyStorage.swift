@@ -111,7 +111,8 @@ struct PostgresKeyStorage: KeyStorage {
 
     func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {
         guard !keys.isEmpty else { return [] }
-        let statements = try keys.map { PostgresQuery(unsafeSQL: Self.insertSQL + " ON CONFLICT (nid, kind, key_id) DO NOTHING RETURNING key_id", binds: try Self.bindings($0)) }
+        // Sorted by key id so concurrent batches take row locks in one order (no deadlock).
+        let statements = try keys.sorted { $0.keyID < $1.keyID }.map { PostgresQuery(unsafeSQL: Self.insertSQL + " ON CONFLICT (nid, kind, key_id) DO NOTHING RETURNING key_id", binds: try Self.bindings($0)) }
         return try await database.withTransaction { connection in
             var inserted = Set<String>()
             for statement in statements {

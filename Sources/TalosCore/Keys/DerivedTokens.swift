@@ -95,7 +95,7 @@ public struct DerivedClaims: Sendable, Hashable {
         func int(_ name: String) -> Int64? {
             switch claims[name] {
             case .int(let value)?: value
-            case .double(let value)? where value == value.rounded(): Int64(value)
+            case .double(let value)? where value == value.rounded(): Int64(exactly: value)
             default: nil
             }
         }

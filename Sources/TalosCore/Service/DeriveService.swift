@@ -75,7 +75,13 @@ extension Verifier {
         let scopes = requestedScopes.isEmpty ? parent.scopes : requestedScopes
         // 5. Reserved names are dropped from custom claims.
         var custom = JSONObject()
-        for (name, value) in request.customClaims where !DerivedClaims.reserved.contains(name) { custom[name] = value }
+        for (name, value) in request.customClaims where !DerivedClaims.reserved.contains(name) {
+            // A macaroon caveat is `name=<JSON>`: a name with "=" (or none) could never be parsed back.
+            guard !name.isEmpty, !name.contains("=") else {
+                throw TalosError.validation("custom_claims", "claim names must be non-empty and must not contain \"=\"")
+            }
+            custom[name] = value
+        }
         // 6. Sign.
         let issuedAt = now.seconds
         let expires = issuedAt + ttl / 1_000_000_000

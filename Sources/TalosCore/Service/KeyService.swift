@@ -193,6 +193,8 @@ public struct KeyService: Sendable {
                 replacement.revocationReason = nil
                 replacement.revocationDescription = nil
                 if requestedVisibility != .unspecified { replacement.visibility = requestedVisibility }
+                // Checked before anything is written: a PUBLIC key needs a public prefix to be usable.
+                _ = try Self.prefix(for: replacement.visibility, settings: settings)
                 return (replacement, old.revoked(reason: .superseded, description: nil, at: now))
             }
         }
@@ -221,6 +223,9 @@ public struct KeyService: Sendable {
             }
             guard description.count <= 1024 else {
                 throw TalosError.validation("description", "value length must be at most 1024 characters")
+            }
+            guard !description.unicodeScalars.contains(where: { $0.value == 0 }) else {
+                throw TalosError.validation("description", "value must not contain NUL characters")
             }
         }
         let resolvedKind: KeyKind

@@ -29,6 +29,9 @@ public struct KeyFilter: Sendable, Hashable {
             case "actor_id":
                 guard filter.actorID == nil else { throw fail("duplicated field \"actor_id\"") }
                 guard let value = scanner.quotedString() else { throw fail("actor_id value must be a double-quoted string") }
+                guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw fail("actor_id must not contain control characters")
+                }
                 filter.actorID = value
             case "status":
                 guard filter.status == nil else { throw fail("duplicated field \"status\"") }

@@ -22,7 +22,8 @@ struct Authenticator: Sendable {
         case .imported:
             return .lookup(.imported, importedKeyID(credential, nid: nid))
         case .issued(let parts, let identity):
-            let expected = Base58.decode(parts.checksum) ?? []
+            // A 32-byte checksum is at most 44 Base58 characters; longer ones fail without the (quadratic) decode.
+            let expected = parts.checksum.utf8.count <= 44 ? Base58.decode(parts.checksum) ?? [] : []
             let message = Array(parts.signedPart.utf8)
             var valid = false
             for secret in settings.keyring.active(at: now) {
@@ -198,6 +199,9 @@ public struct Verifier: Sendable {
         return cidrs.contains { CIDR($0)?.contains(ip) ?? false }
     }
 
+    /// Year 9999: no valid token carries instants beyond this.
+    static let maxTokenSeconds: Int64 = 253_402_300_799
+
     /// Stateless verification of a JWT or macaroon (spec §6.3): no database, no cache, no last-used.
     func verifyDerived(
         _ token: String, route: CredentialRoute, expectedAudiences: [String], context: VerificationContext,
@@ -213,6 +217,10 @@ public struct Verifier: Sendable {
         }
         guard let claims, settings.acceptsIssuer(claims.issuer, at: now) else { return .failure(.signatureInvalid) }
         let skew = settings.clockSkew / 1_000_000_000
+        // Claims come from the token: compare without arithmetic that could overflow on extreme values.
+        guard (-Self.maxTokenSeconds...Self.maxTokenSeconds).contains(claims.expires),
+            (-Self.maxTokenSeconds...Self.maxTokenSeconds).contains(claims.notBefore)
+        else { return .failure(.signatureInvalid) }
         if now.seconds > claims.expires + skew { return .failure(.expired) }
         if now.seconds < claims.notBefore - skew { return .failure(.signatureInvalid) }
         if let tokenType = claims.tokenType, tokenType != "derived" { return .failure(.invalidFormat) }

@@ -44,9 +44,9 @@ public enum DurationText {
             rest = rest.dropFirst(unit.0.count)
             guard let value = Double(fraction.isEmpty ? String(whole) : "\(whole).\(fraction)") else { return nil }
             total += value * Double(unit.1)
-            guard total < 9.2e18 else { return nil }
         }
-        return Int64(total.rounded())
+        // Saturate rather than fail: an enormous duration is well-formed, just out of range for the caller to reject.
+        return total >= 9.2e18 ? Int64.max : Int64(total.rounded())
     }
 
     /// Go's canonical `time.Duration.String()`: `8760h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`.

@@ -55,11 +55,21 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// An empty object.
     public init() { self.members = [] }
 
-    /// Members in the given order; later duplicates replace earlier values in place.
+    /// Members in the given order; later duplicates replace earlier values in place. Linear in the member count
+    /// (parsed request bodies can hold very many members).
     public init(_ members: [(String, JSONValue)]) {
         self.members = []
         self.members.reserveCapacity(members.count)
-        for (key, value) in members { self[key] = value }
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for (key, value) in members {
+            if let position = positions[key] {
+                self.members[position].value = value
+            } else {
+                positions[key] = self.members.count
+                self.members.append((key, value))
+            }
+        }
     }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
