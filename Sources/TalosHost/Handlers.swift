@@ -168,16 +168,22 @@ struct Handlers: Sendable {
 
     func batchImport(_ request: APIRequest) async throws -> APIReply {
         let body = try request.json()
-        var items: [ImportKeyRequest?] = []
+        var items: [BatchImportInput] = []
         switch body.presence("requests") {
         case .absent, .null: break
         case .value(let value):
             guard case .array(let elements) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
+            // Each item fails alone (spec §3.8), a wrongly typed one included.
             for element in elements {
                 switch element {
-                case .null: items.append(nil)
-                case .object(let object): items.append(try Self.importRequest(BodyReader(object: object)))
-                default: throw TalosError.malformed("each item of \"requests\" must be an object")
+                case .null: items.append(.missing)
+                case .object(let object):
+                    do {
+                        items.append(.request(try Self.importRequest(BodyReader(object: object))))
+                    } catch {
+                        items.append(.unreadable(error.message))
+                    }
+                default: items.append(.unreadable("batch item must be an object"))
                 }
             }
         }

@@ -107,6 +107,11 @@ import Testing
                 "/v2alpha1/admin/importedApiKeys:batchImport",
                 ["requests": [["raw_key": "k", "name": "n", "actor_id": "a"], ["raw_key": "k", "name": "n", "actor_id": "a"], .null]])
             #expect(allExist.status == 409 && allExist.message == "all keys in batch already exist")
+            let mixed = try await api.send(
+                .post, "/v2alpha1/admin/importedApiKeys:batchCreate",
+                #"{"requests":[{"raw_key":"typed","name":5,"actor_id":"a"},7,{"raw_key":"fine","name":"n","actor_id":"a"}]}"#)
+            #expect(mixed.status == 200 && mixed.json["success_count"] == 1 && mixed.json["failure_count"] == 2)
+            #expect(mixed.json["results"]?[0]?["error_code"] == "BATCH_CREATE_IMPORTED_API_KEYS_ERROR_INVALID_ARGUMENT")
             let invalid = try await api.post("/v2alpha1/admin/importedApiKeys:batchCreate", ["requests": [.null]])
             #expect(invalid.status == 400 && invalid.message == "all keys in batch failed validation")
             let empty = try await api.post("/v2alpha1/admin/importedApiKeys:batchCreate", ["requests": []])

@@ -10,6 +10,15 @@ public struct ImportKeyRequest: Sendable, Hashable {
     public init() {}
 }
 
+/// One item of a batch import as the transport read it.
+public enum BatchImportInput: Sendable {
+    /// A `null` item.
+    case missing
+    /// An item the transport could not read (e.g. a wrongly typed field); it fails alone.
+    case unreadable(String)
+    case request(ImportKeyRequest)
+}
+
 /// The outcome of one item of a batch import (spec §3.8).
 public enum BatchImportItem: Sendable {
     case imported(APIKey)
@@ -82,7 +91,7 @@ extension KeyService {
 
     /// Imports up to 1000 keys (spec §3.8); each item fails on its own. Survivors are inserted in one transaction.
     /// - Throws: 400 for an empty or oversized batch; the dominant per-item error when every item failed.
-    public func batchImport(_ requests: [ImportKeyRequest?], nid: String) async throws -> [BatchImportItem] {
+    public func batchImport(_ requests: [BatchImportInput], nid: String) async throws -> [BatchImportItem] {
         guard !requests.isEmpty else { throw TalosError(.invalidArgument, "keys must contain at least one item") }
         guard requests.count <= 1000 else { throw TalosError(.invalidArgument, "maximum 1000 keys per batch") }
         let settings = settings.current
@@ -90,10 +99,17 @@ extension KeyService {
         var results = [BatchImportItem?](repeating: nil, count: requests.count)
         var survivors: [(index: Int, key: APIKey)] = []
         var firstIndex: [String: Int] = [:]
-        for (index, request) in requests.enumerated() {
-            guard var request else {
+        for (index, input) in requests.enumerated() {
+            var request: ImportKeyRequest
+            switch input {
+            case .missing:
                 results[index] = .failed(.invalidArgument, "batch item is required")
                 continue
+            case .unreadable(let message):
+                results[index] = .failed(.invalidArgument, message)
+                continue
+            case .request(let readable):
+                request = readable
             }
             request.requestID = nil
             do {
