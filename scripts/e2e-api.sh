@@ -75,6 +75,7 @@ check "self-revoke a derived token → 400" eq "$(call POST /apiKeys:selfRevoke 
 # The CLI over the same endpoints.
 e=(-e "http://127.0.0.1:$port")
 check "keys imported import (stdin) --format jsonpointer" eq "$(echo ghp_walk | "$binary" keys imported import - --name gh --actor cli --format jsonpointer=/key_id "${e[@]}" | wc -c)" 65
+check "keys issued list --all follows every page" eq "$("$binary" keys issued list --all --page-size 1 -q "${e[@]}" | wc -l)" "$(curl -s "$u/admin/issuedApiKeys" | jq '.issued_api_keys | length')"
 check "keys imported list --quiet" eq "$("$binary" keys imported list -q "${e[@]}" | wc -l)" 3
 check "keys derive-token --quiet | keys verify" "$binary" keys verify "$("$binary" keys derive-token "$secret" --algorithm macaroon -q "${e[@]}")" "${e[@]}" -q
 check "keys batch-verify exits 1 when one is invalid" bash -c "! '$binary' keys batch-verify '$secret' nope -q ${e[*]}"

@@ -184,17 +184,19 @@ public struct StorageConformance: Sendable {
         // The replacement collides with an existing key: nothing may change.
         await #expect(throws: (any Error).self) {
             _ = try await storage.replace(kind: .issued, nid: Self.nid, keyID: old.keyID) { old in
-                (Self.key(Self.uuid(2)), old.revoked(reason: .superseded, description: nil, at: Self.now))
+                Replacement(
+                    replacement: Self.key(Self.uuid(2)), retired: old.revoked(reason: .superseded, description: nil, at: Self.now))
             }
         }
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: old.keyID) == old)
         let result = try await storage.replace(kind: .issued, nid: Self.nid, keyID: old.keyID) { old in
-            (Self.key(Self.uuid(3)), old.revoked(reason: .superseded, description: nil, at: Self.now))
+            Replacement(
+                replacement: Self.key(Self.uuid(3)), retired: old.revoked(reason: .superseded, description: nil, at: Self.now))
         }
         #expect(result?.replacement.keyID == Self.uuid(3))
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: old.keyID)?.storedStatus == .revoked)
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: Self.uuid(3)) != nil)
-        #expect(try await storage.replace(kind: .issued, nid: Self.nid, keyID: Self.uuid(9)) { ($0, $0) } == nil)
+        #expect(try await storage.replace(kind: .issued, nid: Self.nid, keyID: Self.uuid(9)) { Replacement(replacement: $0, retired: $0) } == nil)
     }
 
     func concurrentReplaceExactlyOneWins(_ storage: any KeyStorage) async throws {
@@ -206,7 +208,9 @@ public struct StorageConformance: Sendable {
                     do {
                         _ = try await storage.replace(kind: .issued, nid: Self.nid, keyID: old.keyID) { current in
                             guard current.storedStatus == .active else { throw Abort() }
-                            return (Self.key(Self.uuid(10 + index)), current.revoked(reason: .superseded, description: nil, at: Self.now))
+                            return Replacement(
+                                replacement: Self.key(Self.uuid(10 + index)),
+                                retired: current.revoked(reason: .superseded, description: nil, at: Self.now))
                         }
                         return true
                     } catch is Abort {

@@ -117,6 +117,7 @@ import Testing
     @Test func parsesRFC3339() {
         #expect(Timestamp(rfc3339: "2026-06-01T17:13:25Z") == Timestamp(seconds: 1_780_334_005))
         #expect(Timestamp(rfc3339: "2026-06-01T19:13:25.5+02:00") == Timestamp(microseconds: 1_780_334_005_500_000))
+        #expect(Timestamp(rfc3339: "2026-06-01T17:13:25.123456789Z") == Timestamp(microseconds: 1_780_334_005_123_456))
         #expect(Timestamp(rfc3339: "2026-06-01 17:13:25") == nil)
         #expect(Timestamp(rfc3339: "2026-13-01T17:13:25Z") == nil)
     }

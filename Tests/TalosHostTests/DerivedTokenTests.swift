@@ -145,6 +145,41 @@ func claims(ofJWT token: String) throws -> JSONValue {
         }
     }
 
+    /// Issuer and macaroon-prefix rotation (spec §5.5): tokens minted before keep verifying while the old values
+    /// are retired, and stop when a retired issuer expires.
+    @Test func retiredIssuersAndMacaroonPrefixes() async throws {
+        let clock = ManualClock()
+        let database = temporaryDatabase()
+        var config = freshSigningConfig()
+        config.databaseDSN = database
+        config.issuer = "https://old.example.com"
+        config.macaroonPrefix = "oldmc"
+        let (jwt, macaroon) = try await withAPI(config, clock: clock) { api async throws in
+            let (_, secret) = try await api.issue()
+            let jwt = try #require(try await api.derive(["credential": .string(secret)]).json["token"]?["token"]?.stringValue)
+            let macaroon = try #require(try await api.derive(
+                ["credential": .string(secret), "algorithm": "TOKEN_ALGORITHM_MACAROON"]).json["token"]?["token"]?.stringValue)
+            return (jwt, macaroon)
+        }
+        #expect(macaroon.hasPrefix("oldmc_v1_"))
+        config.issuer = "https://new.example.com"
+        config.macaroonPrefix = "mc"
+        try await withAPI(config, clock: clock) { api async throws in
+            #expect(try await api.verify(jwt).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+            // Not a macaroon any more: routed as an imported key.
+            #expect(try await api.verify(macaroon).json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+        }
+        config.retiredIssuers = [ExpiringValue(value: "https://old.example.com", expiresAt: clock.now().adding(seconds: 60))]
+        config.retiredMacaroonPrefixes = ["oldmc"]
+        try await withAPI(config, clock: clock) { api async throws in
+            let reply = try await api.verify(jwt)
+            #expect(reply.json["is_valid"] == true && reply.json["issuer"] == "https://old.example.com")
+            #expect(try await api.verify(macaroon).json["is_valid"] == true)
+            clock.advance(seconds: 61)
+            #expect(try await api.verify(jwt).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+        }
+    }
+
     @Test func audiences() async throws {
         try await withAPI(freshSigningConfig()) { api async throws in
             let (_, secret) = try await api.issue(["name": "n", "actor_id": "a"])

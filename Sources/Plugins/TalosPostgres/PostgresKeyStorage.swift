@@ -242,28 +242,24 @@ struct PostgresKeyStorage: KeyStorage {
 
     func replace(
         kind: KeyKind, nid: String, keyID: String,
-        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
-    ) async throws -> (replacement: APIKey, retired: APIKey)? {
+        _ transform: @Sendable (APIKey) throws -> Replacement
+    ) async throws -> Replacement? {
         try await withoutActuallyEscaping(transform) { transform in
             let transform = UnsafeTransfer(transform)
-            let pair: Pair? = try await database.withTransaction { connection in
+            return try await database.withTransaction { connection in
                 guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true) else {
                     return nil
                 }
-                let (replacement, retired) = try transform.value(key)
+                let result = try transform.value(key)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.insertSQL, binds: try Self.bindings(replacement)), logger: connection.logger)
+                    PostgresQuery(unsafeSQL: Self.insertSQL, binds: try Self.bindings(result.replacement)),
+                    logger: connection.logger)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(retired)), logger: connection.logger)
-                return Pair(replacement: replacement, retired: retired)
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(result.retired)),
+                    logger: connection.logger)
+                return result
             }
-            return pair.map { ($0.replacement, $0.retired) }
         }
-    }
-
-    private struct Pair: Sendable {
-        let replacement: APIKey
-        let retired: APIKey
     }
 
     func recordLastUsed(_ entries: [LastUsedEntry]) async throws {

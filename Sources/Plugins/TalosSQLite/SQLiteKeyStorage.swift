@@ -208,24 +208,18 @@ final class SQLiteKeyStorage: KeyStorage {
 
     func replace(
         kind: KeyKind, nid: String, keyID: String,
-        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
-    ) async throws -> (replacement: APIKey, retired: APIKey)? {
+        _ transform: @Sendable (APIKey) throws -> Replacement
+    ) async throws -> Replacement? {
         try await withoutActuallyEscaping(transform) { transform in
             let transform = UncheckedSendable(transform)
-            let result: Pair? = try await write { db in
+            return try await write { db in
                 guard let key = try Self.fetchOne(db, kind: kind, nid: nid, keyID: keyID) else { return nil }
-                let (replacement, retired) = try transform.value(key)
-                try Self.insert(replacement, db)
-                try Self.update(retired, db)
-                return Pair(replacement: replacement, retired: retired)
+                let result = try transform.value(key)
+                try Self.insert(result.replacement, db)
+                try Self.update(result.retired, db)
+                return result
             }
-            return result.map { ($0.replacement, $0.retired) }
         }
-    }
-
-    private struct Pair: Sendable {
-        let replacement: APIKey
-        let retired: APIKey
     }
 
     func recordLastUsed(_ entries: [LastUsedEntry]) async throws {

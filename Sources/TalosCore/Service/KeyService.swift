@@ -180,7 +180,6 @@ public struct KeyService: Sendable {
         let now = clock.now()
         let createdAt = Timestamp(seconds: now.seconds)
         let requestedVisibility = request.attributes.visibility
-        if requestedVisibility == .public { _ = try Self.prefix(for: .public, settings: settings) }
         let result = try await withStorage {
             try await storage.replace(kind: .issued, nid: nid, keyID: keyID) { old in
                 guard old.isActive(at: now) else { throw TalosError(.apiKeyNotActive, "cannot rotate a non-active key") }
@@ -195,7 +194,7 @@ public struct KeyService: Sendable {
                 if requestedVisibility != .unspecified { replacement.visibility = requestedVisibility }
                 // Checked before anything is written: a PUBLIC key needs a public prefix to be usable.
                 _ = try Self.prefix(for: replacement.visibility, settings: settings)
-                return (replacement, old.revoked(reason: .superseded, description: nil, at: now))
+                return Replacement(replacement: replacement, retired: old.revoked(reason: .superseded, description: nil, at: now))
             }
         }
         guard let result else { throw Self.notFound(kind: .issued, keyID: keyID) }

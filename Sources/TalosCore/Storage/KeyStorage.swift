@@ -50,12 +50,11 @@ public protocol KeyStorage: Sendable {
     /// Atomically replaces a record with a new one: in one transaction, reads `keyID` with a row lock, asks
     /// `transform` for `(replacement, retired)`, inserts the replacement and stores the retired version of the
     /// original. Concurrent rotations of one key serialize; the losers see the retired record in `transform`.
-    /// - Returns: `nil` when no record has that id, else `(replacement, retired)` as stored.
+    /// - Returns: `nil` when no record has that id, else both records as stored.
     /// - Throws: errors of `transform` (nothing is written); `StorageError`.
     func replace(
-        kind: KeyKind, nid: String, keyID: String,
-        _ transform: @Sendable (APIKey) throws -> (replacement: APIKey, retired: APIKey)
-    ) async throws -> (replacement: APIKey, retired: APIKey)?
+        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> Replacement
+    ) async throws -> Replacement?
 
     /// Raises `last_used_time` to each entry's instant where it is older or unset (spec §5.8), in one transaction.
     /// Entries whose key no longer exists are ignored. - Throws: `StorageError`.
@@ -84,6 +83,17 @@ public struct LastUsedEntry: Sendable, Hashable {
         self.nid = nid
         self.keyID = keyID
         self.usedAt = usedAt
+    }
+}
+
+/// A record and the retired version of the one it replaces (`KeyStorage.replace`).
+public struct Replacement: Sendable, Hashable {
+    public let replacement: APIKey
+    public let retired: APIKey
+
+    public init(replacement: APIKey, retired: APIKey) {
+        self.replacement = replacement
+        self.retired = retired
     }
 }
 

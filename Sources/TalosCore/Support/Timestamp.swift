@@ -82,7 +82,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<6 where digits < 6 { micros *= 10 }
+            if digits < 6 { for _ in digits..<6 { micros *= 10 } }
         }
         guard index < bytes.count else { return nil }
         var offset: Int64 = 0
