@@ -234,10 +234,60 @@ func claims(ofJWT token: String) throws -> JSONValue {
             clock.advance(seconds: 60 + 301)
             #expect(try await api.verify(shorter).json["error_code"] == "VERIFICATION_ERROR_EXPIRED")
             #expect(try await api.verify(token).json["is_valid"] == true)
-            #expect(try await api.verify(append(#"oid="someone-else""#)).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+            // Spec §15.1: the minted block is closed; only narrowing names may follow it.
+            for injected in [
+                #"oid="someone-else""#, #"role="admin""#, #"meta={"role":"admin"}"#, #"clm={"role":"admin"}"#,
+                #"aud=["billing"]"#, #"tty="derived""#, #"nid="00000000-0000-0000-0000-000000000001""#, "exp=\"soon\"",
+                #"scp=[1]"#,
+            ] {
+                let reply = try await api.verify(append(injected))
+                #expect(reply.json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID", "\(injected)")
+                #expect(reply.json["metadata"] == nil, "\(injected)")
+            }
             #expect(try await api.verify(append("x=1", thirdParty: true)).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
             binary[binary.count - 1] ^= 1
             #expect(try await api.verify("mc_v1_" + Base64URL.encode(binary)).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+        }
+    }
+
+    /// Spec §15.1: `meta` and `clm` always close the minted block; metadata is `clm` overlaid by `meta`; `aud` may be
+    /// narrowed only when the token was minted with one.
+    @Test func macaroonClosedCaveatBlock() async throws {
+        try await withAPI(freshSigningConfig()) { api async throws in
+            let (_, secret) = try await api.issue(["name": "n", "actor_id": "a", "metadata": ["team": "backend", "tier": "1"]])
+            let reply = try await api.derive([
+                "credential": .string(secret), "algorithm": "TOKEN_ALGORITHM_MACAROON", "audiences": ["billing", "search"],
+                "custom_claims": ["tier": "2", "role": "viewer"],
+            ])
+            let token = try #require(reply.json["token"]?["token"]?.stringValue)
+            let binary = try #require(Base64URL.decode(token.dropFirst("mc_v1_".count)))
+            let text = String(decoding: binary, as: UTF8.self)
+            let meta = try #require(text.firstRange(of: #"meta={"team":"backend","tier":"1"}"#))
+            let clm = try #require(text.firstRange(of: #"clm={"role":"viewer","tier":"2"}"#))
+            let aud = try #require(text.firstRange(of: #"aud=["billing","search"]"#))
+            #expect(aud.upperBound < meta.lowerBound && meta.upperBound < clm.lowerBound)
+            let verified = try await api.verify(token, audiences: ["search"])
+            #expect(verified.json["is_valid"] == true)
+            #expect(verified.json["metadata"] == ["role": "viewer", "tier": "1", "team": "backend"])
+            let crypto = try OpenSSLCrypto()
+            func append(_ caveat: String) -> String {
+                var bytes = binary
+                let signature = Array(bytes.suffix(32))
+                bytes.removeLast(32 + 2 + 1)
+                bytes += [2, UInt8(caveat.utf8.count)] + Array(caveat.utf8)
+                bytes += [0, 0, 6, 32] + crypto.hmacSHA256(key: signature, message: Array(caveat.utf8))
+                return "mc_v1_" + Base64URL.encode(bytes)
+            }
+            let narrowed = append(#"aud=["search","other"]"#)
+            #expect(try await api.verify(narrowed, audiences: ["search"]).json["audiences"] == ["search"])
+            #expect(try await api.verify(narrowed, audiences: ["billing"]).json["error_code"] == "VERIFICATION_ERROR_AUDIENCE_MISMATCH")
+            #expect(try await api.verify(append(#"role="admin""#), audiences: ["search"]).json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+            let (_, plain) = try await api.issue(["name": "n", "actor_id": "a"])
+            let bare = try #require(try await api.derive(["credential": .string(plain), "algorithm": "TOKEN_ALGORITHM_MACAROON"])
+                .json["token"]?["token"]?.stringValue)
+            let bareText = String(decoding: try #require(Base64URL.decode(bare.dropFirst("mc_v1_".count))), as: UTF8.self)
+            #expect(bareText.contains("meta={}") && bareText.contains("clm={}"))
+            #expect(try await api.verify(bare).json["metadata"] == [:])
         }
     }
 

@@ -71,7 +71,16 @@ public struct DerivedClaims: Sendable, Hashable {
         return payload
     }
 
-    /// First-party caveats of a macaroon, in the spec's order (§6.2); `aud` follows `scp` (decision).
+    /// The names of the minted caveat block in their order (spec §15.1); `clm` closes the block.
+    static let mintedCaveatNames = [
+        "iss", "sub", "akid", "pid", "nid", "tty", "oid", "vis", "iat", "nbf", "exp", "scp", "acl", "aud", "meta", "clm",
+    ]
+
+    /// Minted caveats a token may lack.
+    static let optionalCaveatNames: Set<String> = ["tty", "oid", "acl", "aud"]
+
+    /// First-party caveats of a macaroon, in the order of spec §15.1: the claims, then `meta` and `clm` (the custom
+    /// claims as one object, names sorted), both always present.
     var macaroonCaveats: [String] {
         var caveats: [(String, JSONValue)] = [
             ("iss", .string(issuer)), ("sub", .string(subject)), ("akid", .string(parentKeyID)),
@@ -83,10 +92,10 @@ public struct DerivedClaims: Sendable, Hashable {
             ("vis", .string(visibility)), ("iat", .int(issuedAt)), ("nbf", .int(notBefore)), ("exp", .int(expires)),
             ("scp", .array(scopes.map(JSONValue.string))),
         ]
-        if !audiences.isEmpty { caveats.append(("aud", .array(audiences.map(JSONValue.string)))) }
         if let acl = acls.first { caveats.append(("acl", .array(acl.map(JSONValue.string)))) }
-        if let meta, !meta.isEmpty { caveats.append(("meta", .object(meta))) }
-        for name in custom.keys.sorted() { caveats.append((name, custom[name]!)) }
+        if !audiences.isEmpty { caveats.append(("aud", .array(audiences.map(JSONValue.string)))) }
+        caveats.append(("meta", .object(meta ?? [:])))
+        caveats.append(("clm", .object(JSONObject(custom.keys.sorted().map { ($0, custom[$0]!) }))))
         return caveats.map { "\($0.0)=\($0.1.compactString)" }
     }
 
@@ -267,9 +276,10 @@ public enum MacaroonCodec {
         return Decoded(location: location, identifier: identifier, caveats: caveats, signature: signatureField.1)
     }
 
-    /// The token's claims when it is a well-formed macaroon signed under one of `rootKeys` whose caveats all parse;
-    /// `nil` otherwise. Narrowing duplicates appended by a holder combine: smallest `exp`, largest `nbf`,
-    /// intersection of `scp`, and every `acl` must pass; other duplicated names are rejected.
+    /// The token's claims when it is a well-formed macaroon signed under one of `rootKeys` whose caveats are
+    /// acceptable; `nil` otherwise (spec §15.1). The caveats up to the first `clm` must be the minted names in their
+    /// order (optional ones may be missing). A holder may append only narrowing caveats: `exp` (smallest wins),
+    /// `nbf` (largest wins), `scp` and `aud` (intersections; `aud` only when minted) and `acl` (every one must pass).
     public static func verify(_ token: String, prefixes: [String], rootKeys: [[UInt8]], crypto: any CryptoBackend)
         -> (claims: DerivedClaims, location: String)?
     {
@@ -284,24 +294,53 @@ public enum MacaroonCodec {
         guard valid else { return nil }
         var claims = JSONObject()
         var acls: [[String]] = []
+        var position = 0  // index into the minted names while inside the minted block
+        var blockClosed = false
         for caveat in decoded.caveats {
             guard let separator = caveat.firstIndex(of: "="),
                 let value = try? JSONValue.parse(String(caveat[caveat.index(after: separator)...]))
             else { return nil }
             let name = String(caveat[..<separator])
-            switch (name, claims[name], value) {
-            case ("acl", _, .array(let items)):
-                acls.append(items.compactMap(\.stringValue))
+            if !blockClosed {
+                guard let offset = DerivedClaims.mintedCaveatNames[position...].firstIndex(of: name),
+                    DerivedClaims.mintedCaveatNames[position..<offset].allSatisfy(DerivedClaims.optionalCaveatNames.contains)
+                else { return nil }
+                position = offset + 1
+                blockClosed = name == "clm"
+                if name == "acl" {
+                    guard let cidrs = strings(value) else { return nil }
+                    acls.append(cidrs)
+                }
                 claims[name] = value
+                continue
+            }
+            switch (name, claims[name], value) {
             case ("exp", .int(let old)?, .int(let new)): claims[name] = .int(min(old, new))
             case ("nbf", .int(let old)?, .int(let new)): claims[name] = .int(max(old, new))
-            case ("scp", .array(let old)?, .array(let new)): claims[name] = .array(old.filter { new.contains($0) })
-            case (_, nil, _): claims[name] = value
+            case ("scp", .array(let old)?, .array(let new)), ("aud", .array(let old)?, .array(let new)):
+                guard strings(value) != nil else { return nil }
+                claims[name] = .array(old.filter { new.contains($0) })
+            case ("acl", _, _):
+                guard let cidrs = strings(value) else { return nil }
+                acls.append(cidrs)
             default: return nil
             }
         }
+        guard blockClosed, let meta = claims["meta"]?.objectValue, let custom = claims["clm"]?.objectValue else {
+            return nil
+        }
+        claims["clm"] = nil
+        claims["meta"] = meta.isEmpty ? nil : .object(meta)
         claims["jti"] = .string(decoded.identifier)
-        guard let parsed = DerivedClaims.from(claims, acls: acls) else { return nil }
+        guard var parsed = DerivedClaims.from(claims, acls: acls) else { return nil }
+        parsed.custom = custom
         return (parsed, decoded.location)
+    }
+
+    /// The elements of a JSON array of strings; `nil` for anything else.
+    private static func strings(_ value: JSONValue) -> [String]? {
+        guard let items = value.arrayValue else { return nil }
+        let strings = items.compactMap(\.stringValue)
+        return strings.count == items.count ? strings : nil
     }
 }
