@@ -13,10 +13,13 @@ struct APIRequest: Sendable {
     let body: [UInt8]
     let nid: String
 
+    /// The most JSON values a request body may hold (spec §15.6).
+    static let maxJSONValues = 200_000
+
     func json() throws(TalosError) -> BodyReader {
         let value: JSONValue
         do {
-            value = try JSONValue.parse(body)
+            value = try JSONValue.parse(body, maxValues: Self.maxJSONValues)
         } catch {
             throw TalosError.malformed(error.detail)
         }
@@ -53,17 +56,17 @@ struct APIResponder: HTTPResponder {
     let routes: [Route]
     let mode: ServerMode
     let logger: Logger
-    let excludeHealthFromLog: Bool
+    let httpSettings: SettingsStore<HTTPSettings>
     let clock: any WallClock
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
     static let nosniffHeader = HTTPField.Name("X-Content-Type-Options")!
 
-    init(routes: [Route], mode: ServerMode, logger: Logger, excludeHealthFromLog: Bool, clock: any WallClock) {
+    init(routes: [Route], mode: ServerMode, logger: Logger, httpSettings: SettingsStore<HTTPSettings>, clock: any WallClock) {
         self.routes = routes.sorted { $0.pattern.specificity > $1.pattern.specificity }
         self.mode = mode
         self.logger = logger
-        self.excludeHealthFromLog = excludeHealthFromLog
+        self.httpSettings = httpSettings
         self.clock = clock
     }
 
@@ -85,6 +88,9 @@ struct APIResponder: HTTPResponder {
             response = Self.errorResponse(error, requestID: requestID)
         } catch let error as RoutingFailure {
             response = Self.errorResponse(error.error, requestID: requestID, httpOverride: error.httpOverride)
+        } catch let error as RateLimited {
+            response = Self.errorResponse(TalosError(.rateLimited, "too many requests"), requestID: requestID)
+            response.headers[.retryAfter] = "\(error.retryAfterSeconds)"
         } catch {
             logger.error(
                 "unhandled error", metadata: ["request_id": "\(requestID)", "error": "\(String(reflecting: type(of: error)))"])
@@ -97,13 +103,24 @@ struct APIResponder: HTTPResponder {
         return response
     }
 
+    /// A client over its request budget (spec §15.5): 429 with `Retry-After`.
+    struct RateLimited: Error {
+        let retryAfter: Duration
+
+        /// Whole seconds, rounded up, at least 1.
+        var retryAfterSeconds: Int64 {
+            let (seconds, attoseconds) = retryAfter.components
+            return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+        }
+    }
+
     struct RoutingFailure: Error {
         let error: TalosError
         let httpOverride: HTTPResponse.Status?
     }
 
     private func resolve(_ request: Request) throws -> (Route, String?) {
-        let segments = decodedPathSegments(request.uri.path)
+        guard let segments = strictPathSegments(request.uri.path) else { throw TalosError(.notFound, "route not found") }
         var pathMatched = false
         for route in routes {
             guard let captured = route.pattern.match(segments) else { continue }
@@ -148,7 +165,12 @@ struct APIResponder: HTTPResponder {
         {
             return given
         }
-        // Request ids need uniqueness, not secrecy: two 64-bit draws instead of a CSPRNG call per byte.
+        return newRequestID()
+    }
+
+    /// A fresh request id. Request ids need uniqueness, not secrecy: two 64-bit draws instead of a CSPRNG call per
+    /// byte.
+    static func newRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
         let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
         return UUIDText.v4(randomBytes: (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (UInt64($0 % 8) * 8)) })
@@ -173,7 +195,7 @@ struct APIResponder: HTTPResponder {
         _ request: Request, context: Context, response: Response, route: String, requestID: String,
         started: ContinuousClock.Instant
     ) {
-        if excludeHealthFromLog, route.hasPrefix("/health") || route == "/version" { return }
+        if httpSettings.current.excludeHealthFromLog, route.hasPrefix("/health") || route == "/version" { return }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info(

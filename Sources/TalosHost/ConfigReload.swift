@@ -13,25 +13,35 @@ import Darwin
 public struct ConfigReloadSource: Sendable {
     /// The `--config` file, polled for modification every `interval`.
     public let path: String
-    /// Loads and validates the configuration anew (file and environment).
-    public let load: @Sendable () throws -> TalosConfig
+    /// Reads and validates the file and the environment anew.
+    public let load: @Sendable () throws -> TalosConfig.LoadResult
+    /// Applied to every configuration a reload builds (e.g. the development defaults of `serve --dev`).
+    public let adjust: @Sendable (TalosConfig) -> TalosConfig
+    /// The values the server started with (`LoadResult.values`).
+    public let initialValues: [String: JSONValue]
     public let interval: Duration
 
-    public init(path: String, interval: Duration = .seconds(5), load: @escaping @Sendable () throws -> TalosConfig) {
+    public init(
+        path: String, initialValues: [String: JSONValue], interval: Duration = .seconds(5),
+        adjust: @escaping @Sendable (TalosConfig) -> TalosConfig = { $0 },
+        load: @escaping @Sendable () throws -> TalosConfig.LoadResult
+    ) {
         self.path = path
-        self.load = load
+        self.initialValues = initialValues
         self.interval = interval
+        self.adjust = adjust
+        self.load = load
     }
 }
 
-/// Re-reads the configuration when the file changes or on SIGHUP and swaps the hot-reloadable settings
-/// (`credentials.*`, `secrets.hmac.*`, `quota.*`). An invalid file is rejected and the old configuration kept;
-/// changes to keys that need a restart are logged as ignored.
+/// Re-reads the configuration when the file changes or on SIGHUP and applies every hot-reloadable key (spec §9.1,
+/// §15.8) to the settings stores that requests read when they start. An invalid file is rejected and the old
+/// configuration kept; a changed key that needs a restart is logged by name and keeps its running value.
 struct ConfigReloadService: Service {
     let source: ConfigReloadSource
-    let initial: TalosConfig
     let crypto: any CryptoBackend
-    let settings: SettingsStore
+    let settings: SettingsStore<CredentialSettings>
+    let httpSettings: SettingsStore<HTTPSettings>
     let logger: Logger
 
     func run() async throws {
@@ -47,7 +57,7 @@ struct ConfigReloadService: Service {
                 }
             }
             group.addTask {
-                var current = initial
+                var current = source.initialValues
                 var lastModified = Self.modificationTime(source.path)
                 for await trigger in triggers.cancelOnGracefulShutdown() {
                     let modified = Self.modificationTime(source.path)
@@ -61,67 +71,33 @@ struct ConfigReloadService: Service {
         }
     }
 
-    private func reload(from current: TalosConfig, trigger: String) -> TalosConfig {
-        let next: TalosConfig
-        do {
-            next = try source.load()
-            try next.validateForServing()
-            try next.validateSigningKeys(cryptoBackend: crypto.name)
-        } catch {
-            logger.error("configuration reload rejected; keeping the previous configuration", metadata: ["error": "\(error)"])
-            return current
-        }
+    /// Applies the new configuration's hot-reloadable keys; returns the values now in force.
+    private func reload(from current: [String: JSONValue], trigger: String) -> [String: JSONValue] {
+        let merged: (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
         let prepared: CredentialSettings
-        var applied = current
-        applied.adoptReloadable(from: next)
+        let applied: TalosConfig
         do {
+            merged = try TalosConfig.reloadable(current: current, next: try source.load().values)
+            applied = source.adjust(merged.config)
+            try applied.validateForServing()
+            try applied.validateSigningKeys(cryptoBackend: crypto.name)
             prepared = try CredentialSettings(config: applied, crypto: crypto)
         } catch {
             logger.error("configuration reload rejected; keeping the previous configuration", metadata: ["error": "\(error)"])
             return current
         }
-        var restartOnly = next
-        restartOnly.adoptReloadable(from: current)
-        if restartOnly != current {
-            logger.warning("configuration changes that need a restart were ignored")
+        for key in merged.ignoredKeys {
+            logger.warning("configuration change needs a restart; keeping the running value", metadata: ["key": "\(key)"])
         }
         settings.replace(with: prepared)
+        httpSettings.replace(with: HTTPSettings(config: applied))
         logger.info("configuration reloaded", metadata: ["trigger": "\(trigger)"])
-        return applied
+        return merged.values
     }
 
     private static func modificationTime(_ path: String) -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-    }
-}
-
-extension TalosConfig {
-    /// Copies the hot-reloadable keys of `other` into this configuration.
-    mutating func adoptReloadable(from other: TalosConfig) {
-        issuer = other.issuer
-        retiredIssuers = other.retiredIssuers
-        clockSkew = other.clockSkew
-        defaultTTL = other.defaultTTL
-        maxTTL = other.maxTTL
-        prefix = other.prefix
-        retiredPrefixes = other.retiredPrefixes
-        publicPrefix = other.publicPrefix
-        retiredPublicPrefixes = other.retiredPublicPrefixes
-        derivedDefaultTTL = other.derivedDefaultTTL
-        signingKeyID = other.signingKeyID
-        signingKeyURLs = other.signingKeyURLs
-        macaroonPrefix = other.macaroonPrefix
-        retiredMacaroonPrefixes = other.retiredMacaroonPrefixes
-        hmacSecret = other.hmacSecret
-        retiredHMACSecrets = other.retiredHMACSecrets
-        quotaMaxKeys = other.quotaMaxKeys
-        cacheEnabled = other.cacheEnabled
-        cacheTTL = other.cacheTTL
-        clientIPSource = other.clientIPSource
-        excludeHealthFromRequestLog = other.excludeHealthFromRequestLog
-        corsEnabled = other.corsEnabled
-        rateLimitEnabled = other.rateLimitEnabled
     }
 }

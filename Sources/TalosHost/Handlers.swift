@@ -9,7 +9,9 @@ struct Handlers: Sendable {
     let verifier: Verifier
     let storage: any KeyStorage
     let clock: any WallClock
-    let clientIPSource: ClientIPSource
+    let httpSettings: SettingsStore<HTTPSettings>
+    /// Self-revoke requests per client IP (spec §15.5).
+    let selfRevokeLimiter: TokenBuckets
     let logger: Logger
 
     static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
@@ -118,7 +120,7 @@ struct Handlers: Sendable {
         update.attributes = try body.attributes()
         update.keyID = try body.string("key_id")
         let paths = request.queryAll("update_mask")
-            .flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }.filter { !$0.isEmpty }
+            .flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
         if !paths.isEmpty { update.updateMask = paths }
         let key = try await service.update(kind: kind, keyID: request.keyID ?? "", nid: request.nid, update)
         return .json(WireFormat.key(key, now: clock.now()))
@@ -213,7 +215,14 @@ struct Handlers: Sendable {
     // MARK: Verification
 
     static func verificationItem(_ body: BodyReader) throws(TalosError) -> VerificationItem {
-        VerificationItem(credential: try body.string("credential") ?? "", expectedAudiences: try body.strings("expected_audiences").value ?? [])
+        let audiences = try body.strings("expected_audiences").value ?? []
+        guard audiences.count <= 100 else {
+            throw TalosError.validation("expected_audiences", "must contain at most 100 entries")
+        }
+        guard audiences.allSatisfy({ $0.utf8.count <= 256 }) else {
+            throw TalosError.validation("expected_audiences", "each entry must be at most 256 bytes")
+        }
+        return VerificationItem(credential: try body.string("credential") ?? "", expectedAudiences: audiences)
     }
 
     func verify(_ request: APIRequest) async throws -> APIReply {
@@ -267,10 +276,16 @@ struct Handlers: Sendable {
     func jwks(_ request: APIRequest) async throws -> APIReply {
         var headers = HTTPFields()
         headers[.cacheControl] = "public, max-age=300"
-        return .json(["jwks": service.signingKeys.publicJWKS], headers: headers)
+        // A standard JWK Set whose `jwks` member repeats the keys for Ory's SDK (spec §15.13).
+        let jwks = service.signingKeys.publicJWKS
+        return .json(["keys": jwks["keys"] ?? .array([]), "jwks": jwks], headers: headers)
     }
 
     func selfRevoke(_ request: APIRequest) async throws -> APIReply {
+        let client = clientIP(request)?.description ?? request.context.remoteIP ?? ""
+        if let wait = selfRevokeLimiter.take(client) {
+            throw APIResponder.RateLimited(retryAfter: wait)
+        }
         let body = try request.json()
         try await service.selfRevoke(
             credential: try body.string("credential") ?? "",
@@ -282,27 +297,12 @@ struct Handlers: Sendable {
         VerificationContext(nid: request.nid, clientIP: clientIP(request))
     }
 
-    /// The client address per `serve.http.client_ip_source` (spec §5.6); `nil` when missing or unparsable.
+    /// The client address per `serve.http.client_ip_source` and `trusted_proxies` (spec §5.6, §15.2); `nil` when
+    /// missing or unparsable.
     func clientIP(_ request: APIRequest) -> IPAddress? {
         let headers = request.request.headers
-        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
-        switch clientIPSource {
-        case .unspecified, .remoteAddr: return request.context.remoteIP.flatMap { IPAddress($0) }
-        case .cfConnectingIP: return header("CF-Connecting-IP").flatMap { IPAddress($0.trimmingCharacters()) }
-        case .xRealIP: return header("X-Real-IP").flatMap { IPAddress($0.trimmingCharacters()) }
-        case .trueClientIP: return header("True-Client-IP").flatMap { IPAddress($0.trimmingCharacters()) }
-        case .xForwardedFor:
-            return header("X-Forwarded-For").flatMap { $0.split(separator: ",").first }
-                .flatMap { IPAddress(String($0).trimmingCharacters()) }
+        return httpSettings.current.clientIP.resolve(peer: request.context.remoteIP.flatMap { IPAddress($0) }) { name in
+            HTTPField.Name(name).map { headers[values: $0] } ?? []
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text = text.dropFirst() }
-        while text.last?.isWhitespace == true { text = text.dropLast() }
-        return String(text)
     }
 }

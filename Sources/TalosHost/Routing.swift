@@ -61,21 +61,34 @@ struct PathPattern: Sendable {
     }
 }
 
-/// Splits a request path into percent-decoded segments, so that `%3A` equals `:` (spec §3).
-func decodedPathSegments(_ path: String) -> [String] {
-    path.split(separator: "/").map { segment in
-        guard segment.contains("%") else { return String(segment) }
+/// Splits a request path into segments, decoding only `%3A`/`%3a` (so that it equals `:`, spec §3); `nil` for a path
+/// that must not match any route (spec §15.4): any other percent-escape, an empty segment (`//`, a trailing `/`),
+/// or a `.` or `..` segment. A proxy filtering on the raw path prefix then sees exactly what is routed.
+func strictPathSegments(_ path: String) -> [String]? {
+    guard path.utf8.first == UInt8(ascii: "/") else { return nil }
+    var segments: [String] = []
+    for raw in path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+        guard !raw.isEmpty else { return nil }
         var bytes: [UInt8] = []
-        var iterator = Array(segment.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let decoded = Hex.decode(String(decoding: [high, low], as: UTF8.self))
-            {
-                bytes += decoded
+        bytes.reserveCapacity(raw.count)
+        var index = raw.startIndex
+        while index < raw.endIndex {
+            let byte = raw[index]
+            if byte == UInt8(ascii: "%") {
+                let escape = raw[index...].prefix(3)
+                guard escape.count == 3, escape.dropFirst().first == UInt8(ascii: "3"),
+                    escape.last == UInt8(ascii: "A") || escape.last == UInt8(ascii: "a")
+                else { return nil }
+                bytes.append(UInt8(ascii: ":"))
+                index = raw.index(index, offsetBy: 3)
             } else {
                 bytes.append(byte)
+                index = raw.index(after: index)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        let segment = String(decoding: bytes, as: UTF8.self)
+        guard segment != ".", segment != ".." else { return nil }
+        segments.append(segment)
     }
+    return segments
 }

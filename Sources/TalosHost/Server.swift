@@ -1,4 +1,5 @@
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import ServiceLifecycle
 public import TalosCore
@@ -23,12 +24,15 @@ public func buildApplication(
     let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))
     let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
+    let httpSettings = SettingsStore(HTTPSettings(config: config))
     let handlers = Handlers(
         service: service, verifier: Verifier(service: service, lastUsed: lastUsed), storage: handle.storage, clock: clock,
-        clientIPSource: config.clientIPSource, logger: logger)
+        httpSettings: httpSettings,
+        selfRevokeLimiter: TokenBuckets(
+            rate: config.publicRateLimitPerSecond, burst: config.publicRateLimitBurst, clock: clock),
+        logger: logger)
     let responder = APIResponder(
-        routes: handlers.routes(), mode: mode, logger: logger,
-        excludeHealthFromLog: config.excludeHealthFromRequestLog, clock: clock)
+        routes: handlers.routes(), mode: mode, logger: logger, httpSettings: httpSettings, clock: clock)
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
     if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
         logger.warning(
@@ -53,10 +57,14 @@ public func buildApplication(
     services.append(BackgroundServiceAdapter(lastUsed))
     if let reloadSource {
         services.append(
-            ConfigReloadService(source: reloadSource, initial: config, crypto: crypto, settings: settings, logger: logger))
+            ConfigReloadService(
+                source: reloadSource, crypto: crypto, settings: settings, httpSettings: httpSettings, logger: logger))
     }
+    let limits = ConnectionLimits(
+        maxConnections: config.maxConnections, readTimeout: config.readTimeout, idleTimeout: config.idleTimeout)
     var app = Application(
         responder: responder,
+        server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits) },
         configuration: .init(address: .hostname(config.httpHost, port: port), serverName: nil),
         services: services,
         logger: logger

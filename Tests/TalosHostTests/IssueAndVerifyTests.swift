@@ -221,10 +221,11 @@ import Testing
                 let reply = try await api.post("/v2alpha1/admin/apiKeys:verify", ["credential": .string(secret)], headers: headers)
                 return reply.json["error_code"]?.stringValue
             }
-            #expect(try await code("10.1.2.3, 192.168.0.1") == nil)
+            // The right-most address is the one the nearest proxy appended (spec §15.2); the rest is the client's word.
+            #expect(try await code("192.168.0.1, 10.1.2.3") == nil)
             #expect(try await code("::ffff:10.9.9.9") == nil)
             #expect(try await code("2001:db8::7") == nil)
-            #expect(try await code("192.168.0.1, 10.1.2.3") == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
+            #expect(try await code("10.1.2.3, 192.168.0.1") == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
             #expect(try await code("garbage") == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
             #expect(try await code(nil) == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
         }

@@ -51,6 +51,19 @@ import Testing
         }
     }
 
+    /// Spec §15.4: only `%3A` is decoded; other escapes, empty and dot segments match nothing.
+    @Test(arguments: [
+        "/v2alpha1/%61dmin/apiKeys:verify", "//v2alpha1/admin/apiKeys:verify", "/v2alpha1//admin/apiKeys:verify",
+        "/v2alpha1/admin/./apiKeys:verify", "/v2alpha1/x/../admin/apiKeys:verify", "/v2alpha1/admin/apiKeys%3averify/",
+        "/v2alpha1/admin/apiKeys%3Verify", "/v2alpha1/admin/apiKeys%2Fverify", "/v2alpha1/admin/apiKeys:verify%",
+    ])
+    func pathsAreMatchedStrictly(path: String) async throws {
+        try await withAPI { api async throws in
+            let reply = try await api.send(.post, path, #"{"credential":"x"}"#)
+            #expect(reply.status == 404 && reply.reason == "NOT_FOUND" && reply.message == "route not found")
+        }
+    }
+
     @Test func bodyLimits() async throws {
         try await withAPI { api async throws in
             let big = String(repeating: "a", count: (1 << 20) + 1)

@@ -78,7 +78,7 @@ struct KeyAttributeOptions: ParsableArguments {
     }
 
     static func list(_ text: String) -> [String] {
-        text.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
     }
 }
 

@@ -36,15 +36,17 @@ struct ServerRunner {
         do {
             let development = options.dev ? config : nil
             let reloadSource = options.config.map { path in
-                ConfigReloadSource(path: path) {
-                    var reloaded = try loadConfig(path: path).config
-                    // Development defaults (generated secret, localhost issuer) survive reloads.
-                    if let development {
-                        reloaded.hmacSecret = reloaded.hmacSecret ?? development.hmacSecret
-                        reloaded.issuer = reloaded.issuer ?? development.issuer
-                    }
-                    return reloaded
-                }
+                ConfigReloadSource(
+                    path: path, initialValues: loaded.values,
+                    adjust: { reloaded in
+                        // Development defaults (generated secret, localhost issuer) survive reloads.
+                        guard let development else { return reloaded }
+                        var adjusted = reloaded
+                        adjusted.hmacSecret = reloaded.hmacSecret ?? development.hmacSecret
+                        adjusted.issuer = reloaded.issuer ?? development.issuer
+                        return adjusted
+                    },
+                    load: { try loadConfig(path: path) })
             }
             app = try await buildApplication(
                 config: config, registry: .builtIn, mode: mode, logger: logger, migrate: options.migrate,
@@ -93,7 +95,7 @@ struct ServerRunner {
         }
         let secretPath = path + ".dev-secret"
         if let existing = readFile(secretPath) {
-            let secret = String(decoding: existing, as: UTF8.self).trimmingWhitespace()
+            let secret = String(decoding: existing, as: UTF8.self).trimmingSpaces
             guard secret.count >= 32 else {
                 throw CommandFailure.failed("Error: \(secretPath) holds fewer than 32 characters; delete it to regenerate")
             }
@@ -111,14 +113,5 @@ struct ServerRunner {
         }
         logger.info("created development secret", metadata: ["path": "\(secretPath)"])
         config.hmacSecret = secret
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text = text.dropFirst() }
-        while text.last?.isWhitespace == true { text = text.dropLast() }
-        return String(text)
     }
 }

@@ -32,6 +32,12 @@ enum ConfigSchema {
             "serve.http.client_ip_source": .string,
             "serve.http.trust_forwarded_host": .bool,
             "serve.http.request_log.exclude_health_endpoints": .bool,
+            "serve.http.trusted_proxies": .stringArray,
+            "serve.http.idle_timeout": .duration,
+            "serve.http.read_timeout": .duration,
+            "serve.http.max_connections": .int,
+            "serve.public.rate_limit.per_second": .number,
+            "serve.public.rate_limit.burst": .int,
             "serve.metrics.host": .string,
             "serve.metrics.port": .int,
             "credentials.issuer": .string,
@@ -84,6 +90,15 @@ enum ConfigSchema {
         for (key, kind) in redis { keys["cache.redis.\(key)"] = kind }
         return keys
     }()
+
+    /// Whether a change of `key` takes effect on hot reload (spec §9.1, §15.2); other keys need a restart.
+    static func isHotReloadable(_ key: String) -> Bool {
+        let prefixes = ["credentials.", "secrets.hmac.", "quota.", "serve.http.cors.", "serve.http.request_log."]
+        let keys: Set<String> = [
+            "cache.enabled", "cache.ttl", "serve.http.client_ip_source", "serve.http.trusted_proxies", "rate_limit.enabled",
+        ]
+        return keys.contains(key) || prefixes.contains { key.hasPrefix($0) }
+    }
 
     /// Every object path that has known keys below it (`serve`, `serve.http`, …).
     static let objectPaths: Set<String> = {

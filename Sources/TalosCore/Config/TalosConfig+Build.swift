@@ -17,6 +17,23 @@ extension TalosConfig {
         config.trustForwardedHost = try reader.bool("serve.http.trust_forwarded_host") ?? false
         config.excludeHealthFromRequestLog = try reader.bool("serve.http.request_log.exclude_health_endpoints") ?? false
         config.corsEnabled = try reader.bool("serve.http.cors.enabled") ?? false
+        config.trustedProxies = try reader.strings("serve.http.trusted_proxies").map { text throws(ConfigError) in
+            guard let cidr = CIDR(text) else {
+                throw ConfigError("serve.http.trusted_proxies: \"\(text)\" is not an IP address or CIDR")
+            }
+            return cidr
+        }
+        for (key, keyPath) in [("idle_timeout", \TalosConfig.idleTimeout), ("read_timeout", \TalosConfig.readTimeout)] {
+            guard let nanoseconds = try reader.duration("serve.http.\(key)") else { continue }
+            guard nanoseconds > 0 else { throw ConfigError("serve.http.\(key): must be greater than 0") }
+            config[keyPath: keyPath] = .nanoseconds(nanoseconds)
+        }
+        config.maxConnections = Int(try reader.int("serve.http.max_connections", in: 1...1_000_000) ?? 4096)
+        if let rate = try reader.number("serve.public.rate_limit.per_second") {
+            guard rate >= 0 else { throw ConfigError("serve.public.rate_limit.per_second: must be at least 0") }
+            config.publicRateLimitPerSecond = rate
+        }
+        config.publicRateLimitBurst = Int(try reader.int("serve.public.rate_limit.burst", in: 0...1_000_000) ?? 40)
         _ = try reader.int("serve.http.cors.max_age", in: 0...Int64.max)
         for key in ["allowed_origins", "allowed_methods", "allowed_headers", "exposed_headers"] {
             _ = try reader.strings("serve.http.cors.\(key)")

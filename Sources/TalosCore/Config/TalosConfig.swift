@@ -28,6 +28,18 @@ public struct TalosConfig: Sendable, Hashable {
     public var trustForwardedHost = false
     public var excludeHealthFromRequestLog = false
     public var corsEnabled = false
+    /// Proxies whose client-IP headers are believed (spec §15.2); empty = believe the nearest hop.
+    public var trustedProxies: [CIDR] = []
+    /// A connection with no request in progress for this long is closed (spec §15.3).
+    public var idleTimeout: Duration = .seconds(60)
+    /// A request's headers and body must arrive within this long, or it gets 408 (spec §15.3).
+    public var readTimeout: Duration = .seconds(30)
+    /// Connections over this many are accepted and closed at once (spec §15.3).
+    public var maxConnections = 4096
+    /// Self-revoke requests per client IP and second (token bucket refill, spec §15.5); 0 disables the limit.
+    public var publicRateLimitPerSecond = 20.0
+    /// Token bucket size for self-revoke per client IP (spec §15.5); 0 disables the limit.
+    public var publicRateLimitBurst = 40
     public var metricsHost = "0.0.0.0"
     public var metricsPort: Int?
 
@@ -82,6 +94,9 @@ extension TalosConfig {
         public let ignoredEnvironment: [String]
         /// Accepted-with-fallback problems (e.g. an unknown `client_ip_source`); the caller logs them.
         public let warnings: [String]
+        /// The effective value of every key that the file or the environment set, by dotted key; what a reload
+        /// compares key by key.
+        public let values: [String: JSONValue]
     }
 
     /// Loads defaults, then the JSON file, then `TALOS_*` environment variables (environment > file > defaults),
@@ -107,7 +122,24 @@ extension TalosConfig {
         try applyEnvironment(environment, to: &values, ignored: &ignored)
         var warnings: [String] = []
         let config = try build(from: values, warnings: &warnings)
-        return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings)
+        return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings, values: values)
+    }
+
+    /// The configuration a reload may apply: `next`'s values for hot-reloadable keys, `current`'s for every other key,
+    /// and the names of the keys whose change needs a restart (spec §15.8).
+    ///
+    /// - Throws: `ConfigError` when the merged values do not form a valid configuration.
+    public static func reloadable(current: [String: JSONValue], next: [String: JSONValue])
+        throws(ConfigError) -> (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
+    {
+        var merged = next
+        var ignored: [String] = []
+        for key in Set(current.keys).union(next.keys) where !ConfigSchema.isHotReloadable(key) && current[key] != next[key] {
+            ignored.append(key)
+            merged[key] = current[key]
+        }
+        var warnings: [String] = []
+        return (try build(from: merged, warnings: &warnings), merged, ignored.sorted())
     }
 
     private static func flatten(_ object: JSONObject, prefix: String, into values: inout [String: JSONValue])
@@ -192,7 +224,8 @@ extension TalosConfig {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// The text without leading and trailing whitespace.
+    public var trimmingSpaces: String {
         var text = Substring(self)
         while text.first?.isWhitespace == true { text = text.dropFirst() }
         while text.last?.isWhitespace == true { text = text.dropLast() }

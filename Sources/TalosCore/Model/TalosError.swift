@@ -59,6 +59,8 @@ public struct TalosError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let importFormatConflict = Reason("IMPORT_FORMAT_CONFLICT", .failedPrecondition)
         public static let quotaExceeded = Reason("QUOTA_EXCEEDED", .resourceExhausted)
         public static let requestTooLarge = Reason("REQUEST_TOO_LARGE", .resourceExhausted)
+        /// Too many requests from one client on the public surface (spec §15.5).
+        public static let rateLimited = Reason("RATE_LIMITED", .resourceExhausted)
         public static let methodNotAllowed = Reason("METHOD_NOT_ALLOWED", .unimplemented)
         public static let unimplemented = Reason("UNIMPLEMENTED", .unimplemented)
         public static let signingKeyUnavailable = Reason("SIGNING_KEY_UNAVAILABLE", .internal)

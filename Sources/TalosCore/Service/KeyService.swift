@@ -28,14 +28,14 @@ public struct KeyPage: Sendable {
 public struct KeyService: Sendable {
     let storage: any KeyStorage
     let crypto: any CryptoBackend
-    let settings: SettingsStore
+    let settings: SettingsStore<CredentialSettings>
     let clock: any WallClock
     let logger: Logger
     let pageTokens: PageTokenCodec
     let authenticator: Authenticator
 
     public init(
-        storage: any KeyStorage, crypto: any CryptoBackend, settings: SettingsStore, clock: any WallClock, logger: Logger
+        storage: any KeyStorage, crypto: any CryptoBackend, settings: SettingsStore<CredentialSettings>, clock: any WallClock, logger: Logger
     ) {
         self.storage = storage
         self.crypto = crypto
@@ -274,6 +274,19 @@ public struct KeyService: Sendable {
         case .derived: throw TalosError(.derivedTokenNotRevocable, "Derived tokens cannot be revoked.")
         case .rejected: throw notFound
         case .lookup(let lookupKind, let lookupID): (kind, keyID) = (lookupKind, lookupID)
+        }
+        // The one unauthenticated write (spec §15.5): read without a lock first, and open a write transaction only
+        // for a key that exists and would change.
+        guard let current = try await withStorage({ try await storage.fetch(kind: kind, nid: nid, keyID: keyID) }) else {
+            throw notFound
+        }
+        switch current.status(at: now) {
+        case .revoked: return
+        case .expired: throw TalosError(.apiKeyExpired, "The API key has expired.")
+        default: break
+        }
+        guard current.visibility != .public else {
+            throw TalosError(.publicKeyNotSelfRevocable, "public keys can only be revoked by an administrator")
         }
         let outcome = try await withStorage {
             try await storage.modify(kind: kind, nid: nid, keyID: keyID) { key in

@@ -47,15 +47,15 @@ public struct CredentialSettings: Sendable {
     }
 }
 
-/// Holds the settings in force; a reload swaps them atomically for every later request.
-public final class SettingsStore: Sendable {
-    private let storage: Mutex<CredentialSettings>
+/// Holds settings in force; a reload swaps them atomically for every later request.
+public final class SettingsStore<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
 
-    public init(_ settings: CredentialSettings) { storage = Mutex(settings) }
+    public init(_ settings: Value) { storage = Mutex(settings) }
 
     /// The settings in force now.
-    public var current: CredentialSettings { storage.withLock { $0 } }
+    public var current: Value { storage.withLock { $0 } }
 
     /// Replaces the settings for every later request.
-    public func replace(with settings: CredentialSettings) { storage.withLock { $0 = settings } }
+    public func replace(with settings: Value) { storage.withLock { $0 = settings } }
 }

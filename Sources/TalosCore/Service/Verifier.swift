@@ -104,7 +104,7 @@ public struct VerificationItem: Sendable {
 /// The verification pipeline of spec §5 and §6.3 for single and batch requests.
 public struct Verifier: Sendable {
     let storage: any KeyStorage
-    let settings: SettingsStore
+    let settings: SettingsStore<CredentialSettings>
     let clock: any WallClock
     let logger: Logger
     let authenticator: Authenticator

@@ -9,10 +9,12 @@ extension JSONValue {
     /// Parses a complete JSON document (RFC 8259), keeping object members in input order.
     ///
     /// Foundation's decoders lose member order, which the CLI needs to print responses as the server sent them.
-    /// Nesting is limited to 512 levels so hostile input cannot exhaust the stack.
-    /// - Throws: `JSONParseError` for anything that is not valid JSON.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: Array(bytes))
+    /// Nesting is limited to 512 levels so hostile input cannot exhaust the stack, and the document to `maxValues`
+    /// values (every scalar, array and object counts one) so that a body's memory stays proportional to its size
+    /// with a small factor (spec §15.6).
+    /// - Throws: `JSONParseError` for anything that is not valid JSON or holds more than `maxValues` values.
+    public static func parse(_ bytes: some Collection<UInt8>, maxValues: Int = .max) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: Array(bytes), remainingValues: maxValues)
         guard !parser.bytes.isEmpty else { throw JSONParseError(detail: "empty body") }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -30,8 +32,12 @@ extension JSONValue {
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
+    var remainingValues: Int
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], remainingValues: Int) {
+        self.bytes = bytes
+        self.remainingValues = remainingValues
+    }
 
     func error(_ detail: String) -> JSONParseError { JSONParseError(detail: "\(detail) at offset \(index)") }
 
@@ -50,6 +56,8 @@ private struct JSONParser {
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth < 512 else { throw error("nesting too deep") }
+        guard remainingValues > 0 else { throw error("too many values") }
+        remainingValues -= 1
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"):

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Schema fuzzing: starts `talos serve` on a fresh SQLite file on a free loopback port and runs schemathesis (v4) with
+# every check against the OpenAPI document, then stops the server.
+#
+# Usage: scripts/schemathesis.sh BINARY
+# Env:   SCHEMA_URL        schema location (URL or file); default: the server's /openapi.json when it answers,
+#                          else Sources/TalosHost/Resources/openapi.json
+#        ST_SEED           random seed (default 20261127)
+#        ST_MAX_EXAMPLES   examples per operation and phase (default 40)
+#        ST_MAX_TIME       time budget of the schemathesis run in seconds (default 150)
+#        ST_WORKERS        concurrent workers (default 2)
+#        ST_REPORT_DIR     keep the JUnit/NDJSON reports there (default: a temporary directory, removed)
+# Requires schemathesis >= 4 (pip install schemathesis); installs nothing itself.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 BINARY" >&2
+  exit 2
+fi
+binary=$(realpath "$1")
+root=$(realpath "$(dirname "$0")/..")
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "schemathesis: not installed; run 'pip install schemathesis' (version 4 or later)" >&2
+  exit 2
+fi
+version=$(schemathesis --version 2>/dev/null | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p')
+case "$version" in
+  [4-9].*) ;;
+  *) echo "schemathesis: version 4 or later required (found '${version:-unknown}')" >&2; exit 2 ;;
+esac
+
+seed=${ST_SEED:-20261127}
+max_examples=${ST_MAX_EXAMPLES:-40}
+max_time=${ST_MAX_TIME:-150}
+workers=${ST_WORKERS:-2}
+
+workdir=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+
+# A signing key makes derive answer 200 for valid parents; a public prefix makes KEY_VISIBILITY_PUBLIC valid.
+signing_keys=$("$binary" jwk generate eddsa --kid schemathesis --base64)
+(
+  cd "$workdir"
+  TALOS_DB_DSN="sqlite://$workdir/talos.db" \
+    TALOS_SECRETS_HMAC_CURRENT=schemathesis-hmac-secret-0123456789abcdef \
+    TALOS_CREDENTIALS_ISSUER=https://e2e.example.com \
+    TALOS_CREDENTIALS_API_KEYS_PREFIX_PUBLIC_CURRENT=pk \
+    TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$signing_keys" \
+    TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT="$port" TALOS_LOG_LEVEL=warn \
+    exec "$binary" serve
+) >"$workdir/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 150); do
+  curl -sf "$base/health/alive" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+if ! curl -sf "$base/health/alive" >/dev/null 2>&1; then
+  echo "schemathesis: the server did not become alive on $base" >&2
+  cat "$workdir/server.log" >&2
+  exit 1
+fi
+
+if [ -n "${SCHEMA_URL:-}" ]; then
+  schema=$SCHEMA_URL
+elif curl -sf "$base/openapi.json" -o "$workdir/served.json" 2>/dev/null \
+  && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d.get("openapi","").startswith("3.") else 1)' \
+    "$workdir/served.json" 2>/dev/null; then
+  schema="$base/openapi.json"
+else
+  schema="$root/Sources/TalosHost/Resources/openapi.json"
+fi
+
+report_dir=${ST_REPORT_DIR:-$workdir/report}
+mkdir -p "$report_dir"
+echo "schemathesis $version: schema $schema, server $base, seed $seed, max-examples $max_examples, max-time ${max_time}s"
+status=0
+(
+  cd "$workdir"
+  # The outer timeout is a backstop; --max-time bounds the run itself.
+  exec timeout --signal=INT --kill-after=20 $((max_time + 60)) schemathesis run "$schema" \
+    --url "$base" \
+    --checks all \
+    --seed "$seed" \
+    --max-examples "$max_examples" \
+    --max-time "$max_time" \
+    --workers "$workers" \
+    --request-timeout 10 \
+    --generation-database none \
+    --no-color \
+    --report junit,ndjson --report-dir "$report_dir"
+) || status=$?
+
+if ! kill -0 "$server" 2>/dev/null; then
+  echo "schemathesis: the server exited during the run" >&2
+  tail -n 50 "$workdir/server.log" >&2
+  status=1
+fi
+
+# The JUnit report holds one test case per operation; a case with a <failure> or <error> has failed.
+summary=$(python3 - "$report_dir" <<'EOF'
+import glob, sys
+import xml.etree.ElementTree as ET
+passed = failed = 0
+for path in glob.glob(f"{sys.argv[1]}/**/*.xml", recursive=True):
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.find("skipped") is None:
+            passed += 1
+print(passed, failed)
+EOF
+) || summary="0 0"
+read -r passed failed <<<"$summary"
+if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+echo "schemathesis: $passed passed, $failed failed"
+exit "$status"
