@@ -98,6 +98,7 @@ status=0
     --workers "$workers" \
     --request-timeout 10 \
     --generation-database none \
+    --no-shrink \
     --no-color \
     --report junit,ndjson --report-dir "$report_dir"
 ) || status=$?

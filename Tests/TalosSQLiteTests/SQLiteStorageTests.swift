@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TalosCore
+import TalosOpenSSL
 import TalosSQLite
 import TalosTesting
 import Testing
@@ -53,5 +54,41 @@ func openMigratedSQLite() async throws -> StorageHandle {
         await #expect(throws: StorageError.self) {
             _ = try await StorageBackend.sqlite.open("sqlite:///nonexistent-dir/x/talos.db", Logger(label: "t"))
         }
+    }
+}
+
+/// Spec §15.5: self-revoke is the one unauthenticated write; unknown, revoked or forged credentials open no write
+/// transaction.
+@Suite struct SelfRevokeWriteTests {
+    @Test func floodsOfUnknownCredentialsWriteNothing() async throws {
+        let storage = WriteCountingStorage(try await openMigratedSQLite().storage)
+        let crypto = try OpenSSLCrypto()
+        var config = TalosConfig()
+        config.issuer = "https://api.example.com"
+        config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
+        let service = KeyService(
+            storage: storage, crypto: crypto, settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            clock: ManualClock(), logger: Logger(label: "test"))
+        let nid = UUIDText.nilUUID
+        var request = IssueKeyRequest()
+        request.attributes.name = .value("n")
+        request.attributes.actorID = .value("a")
+        let issued = try await service.issue(request, nid: nid)
+        let secret = try #require(issued.secret)
+        let writesAfterIssue = storage.writes
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<300 {
+            let random = (0..<(8 + index % 40)).map { _ in Character(UnicodeScalar(UInt8.random(in: 33...126, using: &generator))) }
+            for credential in [String(random), "ory_ak_v1_" + String(random), String(secret.dropLast()) + "x"] {
+                await #expect(throws: TalosError.self) {
+                    try await service.selfRevoke(credential: credential, reason: .keyCompromise, nid: nid)
+                }
+            }
+        }
+        #expect(storage.writes == writesAfterIssue)
+        try await service.selfRevoke(credential: secret, reason: .keyCompromise, nid: nid)
+        #expect(storage.writes == writesAfterIssue + 1)
+        try await service.selfRevoke(credential: secret, reason: .keyCompromise, nid: nid)
+        #expect(storage.writes == writesAfterIssue + 1)
     }
 }

@@ -5,33 +5,30 @@ import TalosCore
 struct PostgresKeyStorage: KeyStorage {
     let database: PostgresDatabase
 
-    static let columns = """
-        nid, kind, key_id, name, actor_id, scopes, status, create_time, update_time, expire_time, last_used_time, \
-        metadata, rate_limit_quota, rate_limit_window, allowed_cidrs, revocation_reason, revocation_description, \
-        visibility, request_id
-        """
+    static let columns = KeyRow.columns
 
     static func bindings(_ key: APIKey) throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 19)
-        binds.append(key.nid)
-        binds.append(key.kind.rawValue)
-        binds.append(key.keyID)
-        binds.append(key.name)
-        binds.append(key.actorID)
-        binds.append(JSONValue.array(key.scopes.map(JSONValue.string)).compactString)
-        binds.append(Int16(key.storedStatus.rawValue))
-        binds.append(key.createTime.microseconds)
-        binds.append(key.updateTime.microseconds)
-        binds.append(key.expireTime?.microseconds)
-        binds.append(key.lastUsedTime?.microseconds)
-        binds.append(JSONValue.object(key.metadata).compactString)
-        binds.append(key.rateLimitPolicy?.quota)
-        binds.append(key.rateLimitPolicy?.windowSeconds)
-        binds.append(JSONValue.array(key.allowedCIDRs.map(JSONValue.string)).compactString)
-        binds.append(key.revocationReason.map { Int16($0.rawValue) })
-        binds.append(key.revocationDescription)
-        binds.append(Int16(key.visibility.rawValue))
-        binds.append(key.requestID)
+        let row = KeyRow(key)
+        var binds = PostgresBindings(capacity: KeyRow.columnCount)
+        binds.append(row.nid)
+        binds.append(row.kind)
+        binds.append(row.keyID)
+        binds.append(row.name)
+        binds.append(row.actorID)
+        binds.append(row.scopes)
+        binds.append(Int16(row.status))
+        binds.append(row.createTime)
+        binds.append(row.updateTime)
+        binds.append(row.expireTime)
+        binds.append(row.lastUsedTime)
+        binds.append(row.metadata)
+        binds.append(row.rateLimitQuota)
+        binds.append(row.rateLimitWindow)
+        binds.append(row.allowedCIDRs)
+        binds.append(row.revocationReason.map { Int16($0) })
+        binds.append(row.revocationDescription)
+        binds.append(Int16(row.visibility))
+        binds.append(row.requestID)
         return binds
     }
 
@@ -44,37 +41,23 @@ struct PostgresKeyStorage: KeyStorage {
         WHERE nid = $1 AND kind = $2 AND key_id = $3
         """
 
+    /// Decodes a row selected with `columns`; a value of the wrong SQL type is a corrupt row (spec §15.7).
     static func decode(_ row: PostgresRow) throws -> APIKey {
         let columns = row.makeRandomAccess()
-        func strings(_ index: Int) throws -> [String] {
-            guard case .array(let items) = try JSONValue.parse(try columns[index].decode(String.self)) else {
-                throw StorageError.other("corrupt JSON array in column \(index)")
+        func value<T: PostgresDecodable>(_ index: Int, as type: T.Type = T.self) throws(StorageError) -> T {
+            do {
+                return try columns[index].decode(T.self)
+            } catch {
+                throw StorageError.corrupt("api_keys row: unreadable column \(index)")
             }
-            return items.compactMap(\.stringValue)
         }
-        let quota = try columns[12].decode(Int64?.self)
-        let window = try columns[13].decode(Int64?.self)
-        let metadata = (try? JSONValue.parse(try columns[11].decode(String.self)))?.objectValue ?? [:]
-        return APIKey(
-            kind: KeyKind(rawValue: try columns[1].decode(String.self)) ?? .issued,
-            nid: try columns[0].decode(String.self),
-            keyID: try columns[2].decode(String.self),
-            name: try columns[3].decode(String.self),
-            actorID: try columns[4].decode(String.self),
-            scopes: try strings(5),
-            storedStatus: KeyStatus(rawValue: Int(try columns[6].decode(Int16.self))) ?? .unspecified,
-            createTime: Timestamp(microseconds: try columns[7].decode(Int64.self)),
-            updateTime: Timestamp(microseconds: try columns[8].decode(Int64.self)),
-            expireTime: try columns[9].decode(Int64?.self).map(Timestamp.init(microseconds:)),
-            lastUsedTime: try columns[10].decode(Int64?.self).map(Timestamp.init(microseconds:)),
-            metadata: metadata,
-            rateLimitPolicy: quota.flatMap { quota in window.map { RateLimitPolicy(quota: quota, windowSeconds: $0) } },
-            allowedCIDRs: try strings(14),
-            revocationReason: try columns[15].decode(Int16?.self).flatMap { RevocationReason(rawValue: Int($0)) },
-            revocationDescription: try columns[16].decode(String?.self),
-            visibility: KeyVisibility(rawValue: Int(try columns[17].decode(Int16.self))) ?? .secret,
-            requestID: try columns[18].decode(String?.self)
-        )
+        return try KeyRow(
+            nid: value(0), kind: value(1), keyID: value(2), name: value(3), actorID: value(4), scopes: value(5),
+            status: Int64(value(6, as: Int16.self)), createTime: value(7), updateTime: value(8), expireTime: value(9),
+            lastUsedTime: value(10), metadata: value(11), rateLimitQuota: value(12), rateLimitWindow: value(13),
+            allowedCIDRs: value(14), revocationReason: value(15, as: Int16?.self).map(Int64.init),
+            revocationDescription: value(16), visibility: Int64(value(17, as: Int16.self)), requestID: value(18)
+        ).decode()
     }
 
     static func keys(_ rows: PostgresRowSequence) async throws -> [APIKey] {

@@ -22,11 +22,7 @@ final class SQLiteKeyStorage: KeyStorage {
         self.logger = logger
     }
 
-    private static let columns = """
-        nid, kind, key_id, name, actor_id, scopes, status, create_time, update_time, expire_time, last_used_time, \
-        metadata, rate_limit_quota, rate_limit_window, allowed_cidrs, revocation_reason, revocation_description, \
-        visibility, request_id
-        """
+    private static let columns = KeyRow.columns
 
     /// Reads run synchronously on the calling thread: in WAL mode a reader never waits for the writer and an indexed
     /// point read takes microseconds, while hopping to GRDB's reader queues and back cost more than the query.
@@ -76,13 +72,11 @@ final class SQLiteKeyStorage: KeyStorage {
     }
 
     private static func row(_ key: APIKey) -> [(any DatabaseValueConvertible)?] {
-        [
-            key.nid, key.kind.rawValue, key.keyID, key.name, key.actorID,
-            JSONValue.array(key.scopes.map(JSONValue.string)).compactString, key.storedStatus.rawValue,
-            key.createTime.microseconds, key.updateTime.microseconds, key.expireTime?.microseconds,
-            key.lastUsedTime?.microseconds, JSONValue.object(key.metadata).compactString, key.rateLimitPolicy?.quota,
-            key.rateLimitPolicy?.windowSeconds, JSONValue.array(key.allowedCIDRs.map(JSONValue.string)).compactString,
-            key.revocationReason?.rawValue, key.revocationDescription, key.visibility.rawValue, key.requestID,
+        let row = KeyRow(key)
+        return [
+            row.nid, row.kind, row.keyID, row.name, row.actorID, row.scopes, row.status, row.createTime, row.updateTime,
+            row.expireTime, row.lastUsedTime, row.metadata, row.rateLimitQuota, row.rateLimitWindow, row.allowedCIDRs,
+            row.revocationReason, row.revocationDescription, row.visibility, row.requestID,
         ]
     }
 
@@ -99,32 +93,26 @@ final class SQLiteKeyStorage: KeyStorage {
         )
     }
 
-    /// Decodes a row selected with `columns`, by position (name lookups dominated the decode cost).
+    /// Decodes a row selected with `columns`, by position (name lookups dominated the decode cost). A value of the
+    /// wrong SQL type is a corrupt row, never a trap or a default (spec §15.7).
     private static func decode(_ row: Row) throws -> APIKey {
-        func strings(_ text: String) throws -> [String] {
-            guard case .array(let items) = try JSONValue.parse(text) else { throw StorageError.other("corrupt JSON array") }
-            return items.compactMap(\.stringValue)
+        func value<T: DatabaseValueConvertible>(_ index: Int) throws(StorageError) -> T {
+            guard let value = T.fromDatabaseValue(row[index]) else {
+                throw StorageError.corrupt("api_keys row: unreadable column \(index)")
+            }
+            return value
         }
-        let metadataText: String = row[11]
-        let quota: Int64? = row[12]
-        let window: Int64? = row[13]
-        return APIKey(
-            kind: KeyKind(rawValue: row[1]) ?? .issued,
-            nid: row[0], keyID: row[2], name: row[3], actorID: row[4],
-            scopes: try strings(row[5]),
-            storedStatus: KeyStatus(rawValue: row[6]) ?? .unspecified,
-            createTime: Timestamp(microseconds: row[7]),
-            updateTime: Timestamp(microseconds: row[8]),
-            expireTime: (row[9] as Int64?).map(Timestamp.init(microseconds:)),
-            lastUsedTime: (row[10] as Int64?).map(Timestamp.init(microseconds:)),
-            metadata: (try? JSONValue.parse(metadataText))?.objectValue ?? [:],
-            rateLimitPolicy: quota.flatMap { quota in window.map { RateLimitPolicy(quota: quota, windowSeconds: $0) } },
-            allowedCIDRs: try strings(row[14]),
-            revocationReason: (row[15] as Int?).flatMap(RevocationReason.init(rawValue:)),
-            revocationDescription: row[16],
-            visibility: KeyVisibility(rawValue: row[17]) ?? .secret,
-            requestID: row[18]
-        )
+        func optional<T: DatabaseValueConvertible>(_ index: Int) throws(StorageError) -> T? {
+            let raw: DatabaseValue = row[index]
+            return raw.isNull ? nil : try value(index) as T
+        }
+        return try KeyRow(
+            nid: value(0), kind: value(1), keyID: value(2), name: value(3), actorID: value(4), scopes: value(5),
+            status: value(6), createTime: value(7), updateTime: value(8), expireTime: optional(9),
+            lastUsedTime: optional(10), metadata: value(11), rateLimitQuota: optional(12), rateLimitWindow: optional(13),
+            allowedCIDRs: value(14), revocationReason: optional(15), revocationDescription: optional(16),
+            visibility: value(17), requestID: optional(18)
+        ).decode()
     }
 
     private static func fetchOne(_ db: Database, kind: KeyKind, nid: String, keyID: String) throws -> APIKey? {

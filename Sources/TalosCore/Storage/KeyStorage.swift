@@ -137,7 +137,7 @@ public struct ListQuery: Sendable, Hashable {
 /// A storage failure, translated from the driver's own errors.
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
-        case duplicate, unavailable, timeout, schemaOutdated, migration, other
+        case duplicate, unavailable, timeout, schemaOutdated, migration, corrupt, other
     }
 
     private let code: Code
@@ -159,7 +159,9 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func schemaOutdated(_ detail: String) -> StorageError { .init(.schemaOutdated, detail) }
     /// A migration failed or the migration state is dirty.
     public static func migration(_ detail: String) -> StorageError { .init(.migration, detail) }
-    /// Anything else (a bug or corrupt data).
+    /// A stored row that cannot be decoded (spec §15.7); `detail` names the column, never its content.
+    public static func corrupt(_ detail: String) -> StorageError { .init(.corrupt, detail) }
+    /// Anything else (a bug).
     public static func other(_ detail: String) -> StorageError { .init(.other, detail) }
 
     public var isDuplicate: Bool { code == .duplicate }
