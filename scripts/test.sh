@@ -21,6 +21,7 @@ swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
+scripts/e2e-hardening.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
 fi

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End-to-end hardening checks on the real binary (spec §15.2–15.8): a slowloris storm next to a well-behaved
+# client, the connection cap, self-revoke floods, a 16 MiB batch body's memory, a corrupted SQLite row, and hot
+# reload of client_ip_source / trusted_proxies / restart-only keys.
+#   scripts/e2e-hardening.sh BINARY
+set -euo pipefail
+binary=$(realpath "${1:-.build/debug/talos}")
+work=$(mktemp -d)
+passed=0 failed=0
+check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+export TALOS_SECRETS_HMAC_CURRENT="hardening-secret-that-is-long-enough-0123" TALOS_CREDENTIALS_ISSUER="https://e2e.example.com"
+export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=info
+
+start() { # name port [extra args/env via env]...; waits for /health/alive
+  local name=$1 port=$2; shift 2
+  env TALOS_SERVE_HTTP_PORT="$port" TALOS_DB_DSN="sqlite://$work/$name.db" "$@" "$binary" serve >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  eval "pid_$name=$!"
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "server $name did not start:"; cat "$work/$name.log"; return 1
+}
+
+port=$(free_port)
+start main "$port" TALOS_SERVE_HTTP_READ_TIMEOUT=3s TALOS_SERVE_HTTP_MAX_CONNECTIONS=1000
+url="http://127.0.0.1:$port"
+secret=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"h","actor_id":"h"}' | jq -r .secret)
+
+# Slowloris: 300 connections each send a header byte every second; a normal client keeps verifying meanwhile, and
+# every slow connection is answered 408 and closed at read_timeout (3 s here).
+python3 - "$port" "$secret" >"$work/slowloris.txt" <<'PY'
+import socket, sys, threading, time, json, http.client
+port, secret = int(sys.argv[1]), sys.argv[2]
+conns, results, lat = [], {}, []
+for _ in range(300):
+    s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: x\r\n"); conns.append(s)
+stop = time.time() + 6
+def drip(i, s):
+    out = b""
+    s.settimeout(0.2)
+    while time.time() < stop:
+        try:
+            s.sendall(b"X")
+        except OSError:
+            pass
+        try:
+            chunk = s.recv(4096)
+            if not chunk: break
+            out += chunk
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+        time.sleep(0.8)
+    results[i] = out
+threads = [threading.Thread(target=drip, args=(i, s)) for i, s in enumerate(conns)]
+[t.start() for t in threads]
+ok = 0
+t_end = time.time() + 2.5
+while time.time() < t_end:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5); t0 = time.time()
+    c.request("POST", "/v2alpha1/admin/apiKeys:verify", json.dumps({"credential": secret}))
+    body = json.loads(c.getresponse().read()); lat.append(time.time() - t0); ok += body.get("is_valid") is True; c.close()
+[t.join() for t in threads]
+timeouts = sum(1 for r in results.values() if r.startswith(b"HTTP/1.1 408") and b'"DEADLINE_EXCEEDED"' in r)
+lat.sort()
+print(f"verifies={len(lat)} valid={ok} p99_ms={lat[int(len(lat)*0.99)-1]*1000:.1f} max_ms={lat[-1]*1000:.1f} slow_408={timeouts}/300")
+PY
+cat "$work/slowloris.txt"
+read -r verifies valid p99 max slow <<<"$(sed -E 's/[a-z_0-9]+=//g' "$work/slowloris.txt")"
+check "well-behaved client verifies during a slowloris storm" test "$verifies" -gt 20 -a "$verifies" = "$valid"
+check "every slowloris connection gets 408 with the envelope" test "$slow" = "300/300"
+
+# Header block > 16 KiB → 431 with the envelope; a parser rejection → 400 with the envelope.
+check "header block over 16 KiB is 431" test "$(curl -s -o "$work/431.json" -w '%{http_code}' -H "X-Big: $(head -c 17000 /dev/zero | tr '\0' a)" "$url/health/alive")" = 431
+check "431 carries the envelope" test "$(jq -r .error.status "$work/431.json")" = INVALID_ARGUMENT
+bad=$(python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$port)); s.sendall(b'GET /health/alive HTTP/1.1\r\nHo\x01st: x\r\n\r\n'); print(s.recv(4096).decode(errors='replace'))")
+check "a request the parser refuses is 400 with the envelope" bash -c "grep -q '^HTTP/1.1 400' <<<'$bad' && grep -q '\"INVALID_ARGUMENT\"' <<<'$bad'"
+
+# Strict paths (spec §15.4).
+for path in "/v2alpha1/%61dmin/apiKeys:verify" "//v2alpha1/admin/apiKeys:verify" "/v2alpha1/admin/./apiKeys:verify"; do
+  check "$path is 404" test "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' -X POST "$url$path" -d '{}')" = 404
+done
+
+# Self-revoke flood: the burst (40) is answered, the rest get 429 RATE_LIMITED with Retry-After.
+flood=$(python3 - "$port" <<'PY'
+import http.client, json, sys, collections
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+codes, limited = collections.Counter(), None
+for i in range(100):
+    c.request("POST", "/v2alpha1/apiKeys:selfRevoke", json.dumps({"credential": f"junk{i}", "reason": "REVOCATION_REASON_KEY_COMPROMISE"}))
+    r = c.getresponse(); body = r.read(); codes[r.status] += 1
+    if r.status == 429 and limited is None:
+        limited = (r.getheader("Retry-After"), json.loads(body)["error"]["details"][0]["reason"])
+print(codes[404], codes[429], limited[0] if limited else "-", limited[1] if limited else "-")
+PY
+)
+echo "self-revoke flood (404s 429s Retry-After reason): $flood"
+read -r not_found limited retry reason <<<"$flood"
+check "self-revoke flood is limited per IP (burst 40, refill 20/s)" test "$not_found" -ge 40 -a "$not_found" -lt 60 -a "$limited" -gt 40
+check "429 has Retry-After and reason RATE_LIMITED" test "$retry$reason" = 1RATE_LIMITED
+
+# A 16 MiB batch body of small values stays within the 64 MiB memory bound (spec §15.6).
+rss() { awk '/VmHWM/ {print $2}' "/proc/$pid_main/status"; }
+before=$(rss)
+python3 -c "
+import sys; n=(16*1024*1024-40)//4; sys.stdout.write('{\"requests\":[' + ','.join(['{}']*(n//3)) + ']}')" >"$work/big.json"
+for _ in 1 2 3; do code=$(curl -s -o "$work/big.out" -w '%{http_code}' -X POST "$url/v2alpha1/admin/apiKeys:batchVerify" --data-binary @"$work/big.json"); done
+after=$(rss)
+echo "16 MiB batch body: answered $code ($(jq -r .error.message "$work/big.out")), peak RSS ${before} kB → ${after} kB"
+check "16 MiB batch body is refused with 400" test "$code" = 400
+check "16 MiB batch body raises peak RSS by < 64 MiB" test $((after - before)) -lt 65536
+
+# A corrupted row answers 500 INTERNAL and a PATCH leaves it untouched (spec §15.7).
+key_id=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"c","actor_id":"c"}' | jq -r .issued_api_key.key_id)
+python3 -c "import sqlite3; c=sqlite3.connect('$work/main.db'); c.execute(\"UPDATE api_keys SET metadata='{broken' WHERE key_id=?\", ('$key_id',)); c.commit()"
+check "a corrupted row answers 500 INTERNAL" test "$(curl -s -o "$work/500.json" -w '%{http_code}' "$url/v2alpha1/admin/issuedApiKeys/$key_id")$(jq -r .error.status "$work/500.json")" = 500INTERNAL
+check "a PATCH of a corrupted row answers 500" test "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$url/v2alpha1/admin/issuedApiKeys/$key_id" -d '{"name":"renamed"}')" = 500
+check "the corrupted row is left untouched" test "$(python3 -c "import sqlite3; print(sqlite3.connect('$work/main.db').execute('SELECT name, metadata FROM api_keys WHERE key_id=?', ('$key_id',)).fetchone())")" = "('c', '{broken')"
+check "the cause is logged at error level, naming the column" grep -q '"level":"error".*unreadable column metadata\|unreadable column metadata.*"level":"error"' "$work/main.log"
+
+# The connection cap: connections over max_connections are accepted and closed; the others keep being served.
+cap_port=$(free_port)
+start cap "$cap_port" TALOS_SERVE_HTTP_MAX_CONNECTIONS=5
+cap=$(python3 - "$cap_port" <<'PY'
+import socket, sys, time, http.client
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+time.sleep(0.2)
+extra = socket.create_connection(("127.0.0.1", port)); extra.settimeout(2)
+extra.sendall(b"GET /health/alive HTTP/1.1\r\nHost: x\r\n\r\n")
+try: refused = extra.recv(100) == b""
+except (ConnectionResetError, socket.timeout) as e: refused = not isinstance(e, socket.timeout)
+held[0].sendall(b"GET /health/alive HTTP/1.1\r\nHost: x\r\n\r\n"); held[0].settimeout(2)
+served = held[0].recv(100).startswith(b"HTTP/1.1 200")
+for s in held: s.close()
+time.sleep(0.3)
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/health/alive")
+print(refused, served, c.getresponse().status == 200)
+PY
+)
+check "over the cap a connection is closed at once; held ones and later ones are served" test "$cap" = "True True True"
+
+# Hot reload (spec §15.2, §15.8): client_ip_source and trusted_proxies apply without a restart; a restart-only key
+# is logged by name and keeps its value.
+reload_port=$(free_port)
+config="$work/reload.json"
+write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s"}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "$work" >"$config"; }
+write_config CLIENT_IP_SOURCE_REMOTE_ADDR 30s
+"$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
+pids+=($!); reload_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$reload_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+rurl="http://127.0.0.1:$reload_port"
+restricted=$(curl -s -X POST "$rurl/v2alpha1/admin/issuedApiKeys" -d '{"name":"ip","actor_id":"ip","ip_restriction":{"allowed_cidrs":["10.0.0.0/8"]}}' | jq -r .secret)
+via() { curl -s -X POST "$rurl/v2alpha1/admin/apiKeys:verify" -H "X-Forwarded-For: $1" -d "{\"credential\":\"$restricted\"}" | jq -r '.is_valid'; }
+check "REMOTE_ADDR: the header is ignored" test "$(via 10.1.2.3)" = false
+write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s && kill -HUP $reload_pid && sleep 0.5
+check "after reload X_FORWARDED_FOR applies without a restart" test "$(via 10.1.2.3)" = true
+check "a spoofed left-most address does not pass" test "$(via "10.1.2.3, 192.0.2.1")" = false
+check "the restart-only key is named in a warning" grep -q '"level":"warn".*serve.http.read_timeout' "$work/reload.log"
+check "no secret in any log" bash -c "! grep -q 'ory_ak_v1_\|$TALOS_SECRETS_HMAC_CURRENT' '$work'/*.log"
+echo "e2e-hardening: $passed passed, $failed failed"
+test "$failed" = 0
