@@ -87,6 +87,13 @@ check "ready is 200 within 5 s of the database returning" $recovered
 check "verify works again without a restart" test "$(verify "$b" "$(jq -r .secret "$work/swap2.json")" | jq -r .is_valid)" = true
 check "no 500 in any log" bash -c "! grep -h '\"status\":\"500\"' '$work'/*.log"
 
+# A corrupted row answers 500 INTERNAL and a PATCH leaves it untouched (spec §15.7), as on SQLite.
+corrupt_id=$(curl -s -X POST "$a/v2alpha1/admin/issuedApiKeys" -d '{"name":"c","actor_id":"c"}' | jq -r .issued_api_key.key_id)
+psql "$TALOS_DB_DSN" -qtAc "UPDATE api_keys SET status = 9 WHERE key_id = '$corrupt_id'"
+check "a row with an unknown status answers 500 INTERNAL" test "$(curl -s "$a/v2alpha1/admin/issuedApiKeys/$corrupt_id" | jq -r .error.status)" = INTERNAL
+check "a PATCH of it answers 500" test "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$b/v2alpha1/admin/issuedApiKeys/$corrupt_id" -d '{"name":"renamed"}')" = 500
+check "the corrupted row is left untouched" test "$(psql "$TALOS_DB_DSN" -qtAc "SELECT name || ':' || status FROM api_keys WHERE key_id = '$corrupt_id'")" = c:9
+
 stop a; stop b
 echo "e2e-postgres: $passed passed, $failed failed"
 test "$failed" = 0
