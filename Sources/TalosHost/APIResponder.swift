@@ -34,6 +34,8 @@ struct APIRequest: Sendable {
 /// A handler's answer: a JSON body, or an empty 204.
 enum APIReply: Sendable {
     case json(JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:])
+    /// A JSON document already serialized.
+    case document([UInt8])
     case noContent
 }
 
@@ -180,6 +182,10 @@ struct APIResponder: HTTPResponder {
         switch reply {
         case .noContent:
             return Response(status: .noContent)
+        case .document(let bytes):
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         case .json(let value, let status, var headers):
             headers[.contentType] = "application/json; charset=utf-8"
             return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))

@@ -13,6 +13,8 @@ struct Handlers: Sendable {
     /// Self-revoke requests per client IP (spec §15.5).
     let selfRevokeLimiter: TokenBuckets
     let logger: Logger
+    /// `GET /openapi.json` of this server mode, serialized once.
+    let openAPIDocument: [UInt8]
 
     static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
     static let oneMiB = 1 << 20
@@ -30,6 +32,7 @@ struct Handlers: Sendable {
             route(.get, "/health/alive", .always) { _ in .json(["status": "ok"]) },
             route(.get, "/health/ready", .always) { _ in await ready() },
             route(.get, "/version", .always) { _ in .json(["version": .string(TalosVersion.current)]) },
+            route(.get, "/openapi.json", .always) { _ in .document(openAPIDocument) },
             route(.post, "\(admin)/issuedApiKeys", .admin, issue),
             route(.get, "\(admin)/issuedApiKeys", .admin) { try await list(.issued, $0) },
             route(.get, "\(admin)/issuedApiKeys/{key_id}", .admin) { try await get(.issued, $0) },

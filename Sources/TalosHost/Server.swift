@@ -30,7 +30,7 @@ public func buildApplication(
         httpSettings: httpSettings,
         selfRevokeLimiter: TokenBuckets(
             rate: config.publicRateLimitPerSecond, burst: config.publicRateLimitBurst, clock: clock),
-        logger: logger)
+        logger: logger, openAPIDocument: OpenAPIDocument.serialized(for: mode))
     let responder = APIResponder(
         routes: handlers.routes(), mode: mode, logger: logger, httpSettings: httpSettings, clock: clock)
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)

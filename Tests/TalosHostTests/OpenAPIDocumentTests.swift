@@ -1,0 +1,50 @@
+import HTTPTypes
+import Logging
+import TalosCore
+@testable import TalosHost
+import TalosPlugins
+import TalosTesting
+import Testing
+
+/// Spec §15.11: `GET /openapi.json` is the contract; its operations and the route table are one set.
+@Suite struct OpenAPIDocumentTests {
+    /// The route table as the server builds it.
+    private func routeTable() async throws -> [(method: String, path: String, surface: String)] {
+        let config = testConfig()
+        let crypto = try BackendRegistry.builtIn.cryptoProvider(named: "openssl").make()
+        let handle = try await BackendRegistry.builtIn.storageBackend(forDSN: config.databaseDSN)
+            .open(config.databaseDSN, Logger(label: "test"))
+        let service = KeyService(
+            storage: handle.storage, crypto: crypto, settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            clock: ManualClock(), logger: Logger(label: "test"))
+        let handlers = Handlers(
+            service: service, verifier: Verifier(service: service), storage: handle.storage, clock: ManualClock(),
+            httpSettings: SettingsStore(HTTPSettings(config: config)),
+            selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()), logger: Logger(label: "test"),
+            openAPIDocument: [])
+        defer { Task { await handle.shutdown() } }
+        return handlers.routes().map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }
+    }
+
+    @Test func documentAndRouteTableAreTheSameSet() async throws {
+        let served = Set(try await routeTable().map { "\($0.method) \($0.path) \($0.surface)" })
+        let documented = Set(OpenAPIDocument.operations.map { "\($0.method) \($0.path) \($0.surface)" })
+        #expect(served.count > 20)
+        #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented))")
+        #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served))")
+    }
+
+    @Test(arguments: ServerMode.allCases) func eachModeServesItsOperations(mode: ServerMode) async throws {
+        try await withAPI(mode: mode) { api async throws in
+            let first = try await api.send(.get, "/openapi.json")
+            let second = try await api.send(.get, "/openapi.json")
+            #expect(first.status == 200 && first.rawBody == second.rawBody)
+            #expect(first.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(first.json["openapi"] == "3.1.0")
+            let paths = try #require(first.json["paths"]?.objectValue)
+            #expect((paths["/v2alpha1/admin/apiKeys:verify"] != nil) == (mode != .public))
+            #expect((paths["/v2alpha1/apiKeys:selfRevoke"] != nil) == (mode != .admin))
+            #expect(paths["/health/alive"] != nil && paths["/openapi.json"] != nil)
+        }
+    }
+}
