@@ -33,7 +33,9 @@ row("HMAC-SHA256 (prepared key, 75 B)", 200_000) { crypto in
     let key = crypto.hmacSHA256Key(secret)
     return { sink &+= Int(key.authenticate(checksumMessage)[0]) }
 }
-row("HMAC-SHA256 (one-shot, 75 B)", 100_000) { crypto in { sink &+= Int(crypto.hmacSHA256(key: secret, message: checksumMessage)[0]) } }
+row("HMAC-SHA256 (one-shot, 75 B)", 100_000) { crypto in
+    { sink &+= Int(crypto.hmacSHA256(key: secret, message: checksumMessage)[0]) }
+}
 row("SHA-512/256 (51 B)", 200_000) { crypto in { sink &+= Int(crypto.sha512_256(importedMessage)[0]) } }
 row("ChaCha20-Poly1305 seal (70 B)", 100_000) { crypto in
     let key = crypto.randomBytes(32)

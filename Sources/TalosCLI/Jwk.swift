@@ -6,7 +6,9 @@ import TalosPlugins
 /// `talos jwk …` (spec §10.4).
 struct Jwk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate signing keys and show the server's JWKS.", subcommands: [JwkGenerate.self, JwkGet.self])
+        abstract: "Generate signing keys and show the server's JWKS.",
+        subcommands: [JwkGenerate.self, JwkGet.self]
+    )
 }
 
 /// `talos jwk generate eddsa|rsa|hmac`: prints a private JWKS (or `base64://…` with `--base64`).
@@ -35,15 +37,23 @@ struct JwkGenerate: AsyncParsableCommand {
         switch kind.lowercased() {
         case "eddsa": jwks = try JWKGenerator.generate(.eddsa, kid: kid, use: use, crypto: crypto)
         case "rsa":
-            guard [2048, 3072, 4096].contains(bits) else { throw CommandFailure.usage("Error: --bits must be 2048, 3072 or 4096") }
+            guard [2048, 3072, 4096].contains(bits) else {
+                throw CommandFailure.usage("Error: --bits must be 2048, 3072 or 4096")
+            }
             jwks = try JWKGenerator.generate(.rsa, kid: kid, use: use, bits: bits, crypto: crypto)
         case "hmac":
-            jwks = ["keys": [[
-                "kty": "oct", "kid": .string(kid), "use": .string(use), "alg": "HS256",
-                "k": .string(Base64URL.encode(crypto.randomBytes(32))),
-            ]]]
+            jwks = [
+                "keys": [
+                    [
+                        "kty": "oct", "kid": .string(kid), "use": .string(use), "alg": "HS256",
+                        "k": .string(Base64URL.encode(crypto.randomBytes(32))),
+                    ]
+                ]
+            ]
         case "ecdsa":
-            throw CommandFailure.usage("Error: ecdsa keys are not supported by this build (they cannot sign derived tokens)")
+            throw CommandFailure.usage(
+                "Error: ecdsa keys are not supported by this build (they cannot sign derived tokens)"
+            )
         default:
             throw CommandFailure.usage("Error: kind must be eddsa, rsa or hmac")
         }

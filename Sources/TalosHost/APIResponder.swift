@@ -64,7 +64,13 @@ struct APIResponder: HTTPResponder {
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
     static let nosniffHeader = HTTPField.Name("X-Content-Type-Options")!
 
-    init(routes: [Route], mode: ServerMode, logger: Logger, httpSettings: SettingsStore<HTTPSettings>, clock: any WallClock) {
+    init(
+        routes: [Route],
+        mode: ServerMode,
+        logger: Logger,
+        httpSettings: SettingsStore<HTTPSettings>,
+        clock: any WallClock
+    ) {
         self.routes = routes.sorted { $0.pattern.specificity > $1.pattern.specificity }
         self.mode = mode
         self.logger = logger
@@ -83,8 +89,13 @@ struct APIResponder: HTTPResponder {
             var request = request
             let body = try await Self.collectBody(&request, limit: route.bodyLimit)
             let apiRequest = APIRequest(
-                request: request, context: context, keyID: keyID, requestID: requestID, body: body,
-                nid: UUIDText.nilUUID)
+                request: request,
+                context: context,
+                keyID: keyID,
+                requestID: requestID,
+                body: body,
+                nid: UUIDText.nilUUID
+            )
             response = Self.render(try await route.handler(apiRequest))
         } catch let error as TalosError {
             response = Self.errorResponse(error, requestID: requestID)
@@ -95,13 +106,22 @@ struct APIResponder: HTTPResponder {
             response.headers[.retryAfter] = "\(error.retryAfterSeconds)"
         } catch {
             logger.error(
-                "unhandled error", metadata: ["request_id": "\(requestID)", "error": "\(String(reflecting: type(of: error)))"])
+                "unhandled error",
+                metadata: ["request_id": "\(requestID)", "error": "\(String(reflecting: type(of: error)))"]
+            )
             response = Self.errorResponse(.internalError, requestID: requestID)
         }
         response.headers[Self.requestIDHeader] = requestID
         response.headers[Self.nosniffHeader] = "nosniff"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        logRequest(request, context: context, response: response, route: template, requestID: requestID, started: started)
+        logRequest(
+            request,
+            context: context,
+            response: response,
+            route: template,
+            requestID: requestID,
+            started: started
+        )
         return response
     }
 
@@ -122,7 +142,9 @@ struct APIResponder: HTTPResponder {
     }
 
     private func resolve(_ request: Request) throws -> (Route, String?) {
-        guard let segments = strictPathSegments(request.uri.path) else { throw TalosError(.notFound, "route not found") }
+        guard let segments = strictPathSegments(request.uri.path) else {
+            throw TalosError(.notFound, "route not found")
+        }
         var pathMatched = false
         for route in routes {
             guard let captured = route.pattern.match(segments) else { continue }
@@ -135,7 +157,9 @@ struct APIResponder: HTTPResponder {
         }
         if pathMatched {
             throw RoutingFailure(
-                error: TalosError(.methodNotAllowed, "method not allowed"), httpOverride: .methodNotAllowed)
+                error: TalosError(.methodNotAllowed, "method not allowed"),
+                httpOverride: .methodNotAllowed
+            )
         }
         throw TalosError(.notFound, "route not found")
     }
@@ -154,7 +178,9 @@ struct APIResponder: HTTPResponder {
 
     private static func tooLarge(_ limit: Int) -> RoutingFailure {
         RoutingFailure(
-            error: TalosError(.requestTooLarge, "request body exceeds \(limit) bytes"), httpOverride: .contentTooLarge)
+            error: TalosError(.requestTooLarge, "request body exceeds \(limit) bytes"),
+            httpOverride: .contentTooLarge
+        )
     }
 
     private static func requestID(from request: Request) -> String {
@@ -175,7 +201,9 @@ struct APIResponder: HTTPResponder {
     static func newRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
         let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
-        return UUIDText.v4(randomBytes: (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (UInt64($0 % 8) * 8)) })
+        return UUIDText.v4(
+            randomBytes: (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (UInt64($0 % 8) * 8)) }
+        )
     }
 
     static func render(_ reply: APIReply) -> Response {
@@ -184,21 +212,35 @@ struct APIResponder: HTTPResponder {
             return Response(status: .noContent)
         case .document(let bytes):
             return Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                status: .ok,
+                headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+            )
         case .json(let value, let status, var headers):
             headers[.contentType] = "application/json; charset=utf-8"
-            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+            return Response(
+                status: status,
+                headers: headers,
+                body: .init(byteBuffer: ByteBuffer(bytes: value.serialized()))
+            )
         }
     }
 
-    static func errorResponse(_ error: TalosError, requestID: String, httpOverride: HTTPResponse.Status? = nil) -> Response {
+    static func errorResponse(
+        _ error: TalosError,
+        requestID: String,
+        httpOverride: HTTPResponse.Status? = nil
+    ) -> Response {
         let (status, body) = ErrorEnvelope.body(error, requestID: requestID, httpOverride: httpOverride)
         return render(.json(body, status: status))
     }
 
     private func logRequest(
-        _ request: Request, context: Context, response: Response, route: String, requestID: String,
+        _ request: Request,
+        context: Context,
+        response: Response,
+        route: String,
+        requestID: String,
         started: ContinuousClock.Instant
     ) {
         if httpSettings.current.excludeHealthFromLog, route.hasPrefix("/health") || route == "/version" { return }
@@ -216,6 +258,7 @@ struct APIResponder: HTTPResponder {
                 "remote_ip": "\(context.remoteIP ?? "")",
                 "user_agent": "\(request.headers[.userAgent] ?? "")",
                 "bytes_out": "\(response.body.contentLength ?? 0)",
-            ])
+            ]
+        )
     }
 }

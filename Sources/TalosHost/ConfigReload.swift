@@ -22,7 +22,9 @@ public struct ConfigReloadSource: Sendable {
     public let interval: Duration
 
     public init(
-        path: String, initialValues: [String: JSONValue], interval: Duration = .seconds(5),
+        path: String,
+        initialValues: [String: JSONValue],
+        interval: Duration = .seconds(5),
         adjust: @escaping @Sendable (TalosConfig) -> TalosConfig = { $0 },
         load: @escaping @Sendable () throws -> TalosConfig.LoadResult
     ) {
@@ -83,11 +85,17 @@ struct ConfigReloadService: Service {
             try applied.validateSigningKeys(cryptoBackend: crypto.name)
             prepared = try CredentialSettings(config: applied, crypto: crypto)
         } catch {
-            logger.error("configuration reload rejected; keeping the previous configuration", metadata: ["error": "\(error)"])
+            logger.error(
+                "configuration reload rejected; keeping the previous configuration",
+                metadata: ["error": "\(error)"]
+            )
             return current
         }
         for key in merged.ignoredKeys {
-            logger.warning("configuration change needs a restart; keeping the running value", metadata: ["key": "\(key)"])
+            logger.warning(
+                "configuration change needs a restart; keeping the running value",
+                metadata: ["key": "\(key)"]
+            )
         }
         settings.replace(with: prepared)
         httpSettings.replace(with: HTTPSettings(config: applied))

@@ -41,10 +41,13 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits) {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
-            maxHeaderFieldSize: ConnectionLimits.maxHeaderBytes, maxHeaderListSize: ConnectionLimits.maxHeaderBytes)
+            maxHeaderFieldSize: ConnectionLimits.maxHeaderBytes,
+            maxHeaderListSize: ConnectionLimits.maxHeaderBytes
+        )
         self.base = HTTP1Channel(
             responder: responder,
-            configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout), httpDecoderConfiguration: decoder))
+            configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout), httpDecoderConfiguration: decoder)
+        )
         self.limits = limits
     }
 
@@ -115,8 +118,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.readTimeout)) { [self] in
                 reject(
-                    context: loopBound.value, status: .requestTimeout,
-                    error: TalosError(.deadlineExceeded, "request not received within the read timeout"))
+                    context: loopBound.value,
+                    status: .requestTimeout,
+                    error: TalosError(.deadlineExceeded, "request not received within the read timeout")
+                )
             }
         }
         context.fireChannelRead(data)
@@ -189,11 +194,19 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
         switch parserError {
         case .headerOverflow:
             connection.reject(
-                context: guardContext, status: .requestHeaderFieldsTooLarge,
-                error: TalosError(.invalidArgument, "request header block exceeds \(ConnectionLimits.maxHeaderBytes) bytes"))
+                context: guardContext,
+                status: .requestHeaderFieldsTooLarge,
+                error: TalosError(
+                    .invalidArgument,
+                    "request header block exceeds \(ConnectionLimits.maxHeaderBytes) bytes"
+                )
+            )
         default:
             connection.reject(
-                context: guardContext, status: .badRequest, error: TalosError(.invalidArgument, "malformed HTTP request"))
+                context: guardContext,
+                status: .badRequest,
+                error: TalosError(.invalidArgument, "malformed HTTP request")
+            )
         }
     }
 }

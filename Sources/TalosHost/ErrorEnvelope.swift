@@ -21,7 +21,9 @@ enum ErrorEnvelope {
 
     /// The envelope body and its HTTP status; `httpOverride` serves the 405/413 transport exceptions.
     static func body(
-        _ error: TalosError, requestID: String, httpOverride: HTTPResponse.Status? = nil
+        _ error: TalosError,
+        requestID: String,
+        httpOverride: HTTPResponse.Status? = nil
     ) -> (HTTPResponse.Status, JSONValue) {
         let status = httpOverride ?? httpStatus(error.reason.status)
         var info: JSONObject = [

@@ -22,7 +22,10 @@ struct Handlers: Sendable {
 
     func routes() -> [Route] {
         func route(
-            _ method: HTTPRequest.Method, _ path: String, _ surface: Surface, limit: Int = Self.oneMiB,
+            _ method: HTTPRequest.Method,
+            _ path: String,
+            _ surface: Surface,
+            limit: Int = Self.oneMiB,
             _ handler: @escaping @Sendable (APIRequest) async throws -> APIReply
         ) -> Route {
             Route(method: method, pattern: PathPattern(path), surface: surface, bodyLimit: limit, handler: handler)
@@ -74,7 +77,9 @@ struct Handlers: Sendable {
         } catch {
             let message = (error as? StorageError)?.detail ?? "database check failed"
             return .json(
-                ["status": "unavailable", "errors": .object(["database": .string(message)])], status: .serviceUnavailable)
+                ["status": "unavailable", "errors": .object(["database": .string(message)])],
+                status: .serviceUnavailable
+            )
         }
     }
 
@@ -106,11 +111,17 @@ struct Handlers: Sendable {
             pageSize = value
         }
         let page = try await service.list(
-            kind: kind, nid: request.nid, pageSize: pageSize, pageToken: request.query("page_token") ?? "",
-            filter: request.query("filter") ?? "")
+            kind: kind,
+            nid: request.nid,
+            pageSize: pageSize,
+            pageToken: request.query("page_token") ?? "",
+            filter: request.query("filter") ?? ""
+        )
         let now = clock.now()
         return .json([
-            kind == .issued ? "issued_api_keys" : "imported_api_keys": .array(page.keys.map { WireFormat.key($0, now: now) }),
+            kind == .issued ? "issued_api_keys" : "imported_api_keys": .array(
+                page.keys.map { WireFormat.key($0, now: now) }
+            ),
             "next_page_token": .string(page.nextPageToken),
         ])
     }
@@ -130,7 +141,8 @@ struct Handlers: Sendable {
     }
 
     func rotate(_ request: APIRequest) async throws -> APIReply {
-        let body = request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let body =
+            request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
             ? BodyReader(object: [:]) : try request.json()
         var rotate = RotateKeyRequest()
         rotate.attributes = try body.attributes()
@@ -143,15 +155,20 @@ struct Handlers: Sendable {
             [
                 "issued_api_key": WireFormat.key(result.key, now: now), "secret": .string(result.secret),
                 "old_issued_api_key": WireFormat.key(result.oldKey, now: now),
-            ], status: .created)
+            ],
+            status: .created
+        )
     }
 
     func revoke(_ kind: KeyKind?, _ request: APIRequest) async throws -> APIReply {
         let body = request.body.isEmpty ? BodyReader(object: [:]) : try request.json()
         try await service.revoke(
-            kind: kind, keyID: request.keyID ?? "", nid: request.nid,
+            kind: kind,
+            keyID: request.keyID ?? "",
+            nid: request.nid,
             reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified,
-            description: try body.string("description"))
+            description: try body.string("description")
+        )
         return .noContent
     }
 
@@ -177,7 +194,9 @@ struct Handlers: Sendable {
         switch body.presence("requests") {
         case .absent, .null: break
         case .value(let value):
-            guard case .array(let elements) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
+            guard case .array(let elements) = value else {
+                throw TalosError.malformed("field \"requests\" must be an array")
+            }
             // Each item fails alone (spec §3.8), a wrongly typed one included.
             for element in elements {
                 switch element {
@@ -201,7 +220,10 @@ struct Handlers: Sendable {
                 successes += 1
                 return ["index": .int(Int64(index)), "imported_api_key": WireFormat.key(key, now: now)]
             case .failed(let code, let message):
-                return ["index": .int(Int64(index)), "error_code": .string(code.wireName), "error_message": .string(message)]
+                return [
+                    "index": .int(Int64(index)), "error_code": .string(code.wireName),
+                    "error_message": .string(message),
+                ]
             }
         }
         return .json([
@@ -254,7 +276,9 @@ struct Handlers: Sendable {
         }
         let results = try await verifier.verifyBatch(credentials, context: verificationContext(request))
         return .json([
-            "results": .array(zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1.credential) })
+            "results": .array(
+                zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1.credential) }
+            )
         ])
     }
 
@@ -292,7 +316,9 @@ struct Handlers: Sendable {
         let body = try request.json()
         try await service.selfRevoke(
             credential: try body.string("credential") ?? "",
-            reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified, nid: request.nid)
+            reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified,
+            nid: request.nid
+        )
         return .json([:])
     }
 

@@ -37,7 +37,9 @@ struct PathPattern: Sendable {
     init(_ template: String) {
         self.template = template
         self.segments = template.split(separator: "/").map { segment in
-            guard segment.hasPrefix("{"), let close = segment.firstIndex(of: "}") else { return .literal(String(segment)) }
+            guard segment.hasPrefix("{"), let close = segment.firstIndex(of: "}") else {
+                return .literal(String(segment))
+            }
             return .capture(suffix: String(segment[segment.index(after: close)...]))
         }
     }

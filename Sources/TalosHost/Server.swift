@@ -13,8 +13,13 @@ public import TalosCore
 /// - Throws: `ConfigError` for an unknown backend or missing settings, `StorageError` when the database cannot be
 ///   opened or its schema is not up to date.
 public func buildApplication(
-    config: TalosConfig, registry: BackendRegistry, mode: ServerMode, logger: Logger,
-    clock: any WallClock = SystemWallClock(), migrate: Bool = false, reloadSource: ConfigReloadSource? = nil
+    config: TalosConfig,
+    registry: BackendRegistry,
+    mode: ServerMode,
+    logger: Logger,
+    clock: any WallClock = SystemWallClock(),
+    migrate: Bool = false,
+    reloadSource: ConfigReloadSource? = nil
 ) async throws -> some ApplicationProtocol {
     try config.validateForServing()
     let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
@@ -26,31 +31,48 @@ public func buildApplication(
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))
     let handlers = Handlers(
-        service: service, verifier: Verifier(service: service, lastUsed: lastUsed), storage: handle.storage, clock: clock,
+        service: service,
+        verifier: Verifier(service: service, lastUsed: lastUsed),
+        storage: handle.storage,
+        clock: clock,
         httpSettings: httpSettings,
         selfRevokeLimiter: TokenBuckets(
-            rate: config.publicRateLimitPerSecond, burst: config.publicRateLimitBurst, clock: clock),
-        logger: logger, openAPIDocument: OpenAPIDocument.serialized(for: mode))
+            rate: config.publicRateLimitPerSecond,
+            burst: config.publicRateLimitBurst,
+            clock: clock
+        ),
+        logger: logger,
+        openAPIDocument: OpenAPIDocument.serialized(for: mode)
+    )
     let responder = APIResponder(
-        routes: handlers.routes(), mode: mode, logger: logger, httpSettings: httpSettings, clock: clock)
+        routes: handlers.routes(),
+        mode: mode,
+        logger: logger,
+        httpSettings: httpSettings,
+        clock: clock
+    )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
     if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
         logger.warning(
             "the admin surface has no authentication and listens on a non-loopback address; keep it on an internal network",
-            metadata: ["host": "\(config.httpHost)", "port": "\(port)"])
+            metadata: ["host": "\(config.httpHost)", "port": "\(port)"]
+        )
     }
     if config.rateLimitEnabled {
         logger.warning("rate_limit.enabled is set but rate-limit enforcement is not implemented in this build")
     }
     if config.cacheEnabled, config.cacheType == "memory" {
-        logger.warning("cache.enabled is set but the verification cache is not implemented in this build; every verify reads the database")
+        logger.warning(
+            "cache.enabled is set but the verification cache is not implemented in this build; every verify reads the database"
+        )
     }
     logger.info(
         "talos starting",
         metadata: [
             "version": "\(TalosVersion.current)", "mode": "\(mode.rawValue)", "storage": "\(backend.name)",
             "crypto": "\(crypto.name)", "host": "\(config.httpHost)", "port": "\(port)",
-        ])
+        ]
+    )
     var services: [any Service] = [StorageLifetime(handle: handle)]
     services += handle.services.map(BackgroundServiceAdapter.init)
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
@@ -58,10 +80,19 @@ public func buildApplication(
     if let reloadSource {
         services.append(
             ConfigReloadService(
-                source: reloadSource, crypto: crypto, settings: settings, httpSettings: httpSettings, logger: logger))
+                source: reloadSource,
+                crypto: crypto,
+                settings: settings,
+                httpSettings: httpSettings,
+                logger: logger
+            )
+        )
     }
     let limits = ConnectionLimits(
-        maxConnections: config.maxConnections, readTimeout: config.readTimeout, idleTimeout: config.idleTimeout)
+        maxConnections: config.maxConnections,
+        readTimeout: config.readTimeout,
+        idleTimeout: config.idleTimeout
+    )
     var app = Application(
         responder: responder,
         server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits) },
@@ -81,7 +112,8 @@ private func prepareSchema(_ handle: StorageHandle, migrate: Bool, logger: Logge
     guard !status.isUpToDate else { return }
     guard handle.migratesAutomatically || migrate, !status.dirty else {
         throw StorageError.schemaOutdated(
-            "database schema is not up to date; run \"talos migrate up\" or start with --migrate")
+            "database schema is not up to date; run \"talos migrate up\" or start with --migrate"
+        )
     }
     let applied = try await handle.migrator.up(steps: nil)
     logger.info("applied migrations", metadata: ["versions": "\(applied.map(String.init).joined(separator: ","))"])

@@ -178,11 +178,15 @@ struct BodyReader {
                 let seconds = try reader.int64("seconds") ?? 0
                 let nanos = try reader.int64("nanos") ?? 0
                 let fraction = String(nanos.magnitude)
-                window = nanos == 0 ? "\(seconds)s" : "\(seconds).\(String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction)s"
+                window =
+                    nanos == 0
+                    ? "\(seconds)s"
+                    : "\(seconds).\(String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction)s"
             default: window = try reader.string("window")
             }
             attributes.rateLimitPolicy = .value(
-                RateLimitPolicyInput(quota: try reader.int64("quota"), window: window, unit: try reader.string("unit")))
+                RateLimitPolicyInput(quota: try reader.int64("quota"), window: window, unit: try reader.string("unit"))
+            )
         }
         switch try object("ip_restriction") {
         case .absent: break

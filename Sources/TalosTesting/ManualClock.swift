@@ -1,5 +1,5 @@
-public import TalosCore
 import Synchronization
+public import TalosCore
 
 /// A wall clock that only moves when a test says so.
 public final class ManualClock: WallClock {

@@ -47,12 +47,27 @@ public struct StorageConformance: Sendable {
     static let now = Timestamp(seconds: 1_780_334_005)
 
     static func key(
-        _ id: String, kind: KeyKind = .issued, nid: String = nid, actor: String = "actor", status: KeyStatus = .active,
-        expires: Timestamp? = nil, requestID: String? = nil
+        _ id: String,
+        kind: KeyKind = .issued,
+        nid: String = nid,
+        actor: String = "actor",
+        status: KeyStatus = .active,
+        expires: Timestamp? = nil,
+        requestID: String? = nil
     ) -> APIKey {
         APIKey(
-            kind: kind, nid: nid, keyID: id, name: "key \(id.prefix(8))", actorID: actor, scopes: ["read"],
-            storedStatus: status, createTime: now, updateTime: now, expireTime: expires, requestID: requestID)
+            kind: kind,
+            nid: nid,
+            keyID: id,
+            name: "key \(id.prefix(8))",
+            actorID: actor,
+            scopes: ["read"],
+            storedStatus: status,
+            createTime: now,
+            updateTime: now,
+            expireTime: expires,
+            requestID: requestID
+        )
     }
 
     static func uuid(_ n: Int) -> String {
@@ -112,7 +127,8 @@ public struct StorageConformance: Sendable {
             let expires: Timestamp? = index == 3 ? Self.now.adding(seconds: -1) : nil
             let status: KeyStatus = index == 5 ? .revoked : .active
             _ = try await storage.insert(
-                Self.key(Self.uuid(index), actor: index % 2 == 0 ? "even" : "odd", status: status, expires: expires))
+                Self.key(Self.uuid(index), actor: index % 2 == 0 ? "even" : "odd", status: status, expires: expires)
+            )
         }
         _ = try await storage.insert(Self.key(String(repeating: "b", count: 64), kind: .imported))
         func ids(_ query: ListQuery) async throws -> [String] { try await storage.list(query).map(\.keyID) }
@@ -146,7 +162,11 @@ public struct StorageConformance: Sendable {
 
     func batchFetch(_ storage: any KeyStorage) async throws {
         for index in 1...3 { _ = try await storage.insert(Self.key(Self.uuid(index))) }
-        let found = try await storage.fetch(kind: .issued, nid: Self.nid, keyIDs: [Self.uuid(1), Self.uuid(3), Self.uuid(9)])
+        let found = try await storage.fetch(
+            kind: .issued,
+            nid: Self.nid,
+            keyIDs: [Self.uuid(1), Self.uuid(3), Self.uuid(9)]
+        )
         #expect(Set(found.map(\.keyID)) == [Self.uuid(1), Self.uuid(3)])
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyIDs: []).isEmpty)
     }
@@ -185,18 +205,26 @@ public struct StorageConformance: Sendable {
         await #expect(throws: (any Error).self) {
             _ = try await storage.replace(kind: .issued, nid: Self.nid, keyID: old.keyID) { old in
                 Replacement(
-                    replacement: Self.key(Self.uuid(2)), retired: old.revoked(reason: .superseded, description: nil, at: Self.now))
+                    replacement: Self.key(Self.uuid(2)),
+                    retired: old.revoked(reason: .superseded, description: nil, at: Self.now)
+                )
             }
         }
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: old.keyID) == old)
         let result = try await storage.replace(kind: .issued, nid: Self.nid, keyID: old.keyID) { old in
             Replacement(
-                replacement: Self.key(Self.uuid(3)), retired: old.revoked(reason: .superseded, description: nil, at: Self.now))
+                replacement: Self.key(Self.uuid(3)),
+                retired: old.revoked(reason: .superseded, description: nil, at: Self.now)
+            )
         }
         #expect(result?.replacement.keyID == Self.uuid(3))
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: old.keyID)?.storedStatus == .revoked)
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: Self.uuid(3)) != nil)
-        #expect(try await storage.replace(kind: .issued, nid: Self.nid, keyID: Self.uuid(9)) { Replacement(replacement: $0, retired: $0) } == nil)
+        #expect(
+            try await storage.replace(kind: .issued, nid: Self.nid, keyID: Self.uuid(9)) {
+                Replacement(replacement: $0, retired: $0)
+            } == nil
+        )
     }
 
     func concurrentReplaceExactlyOneWins(_ storage: any KeyStorage) async throws {
@@ -210,7 +238,8 @@ public struct StorageConformance: Sendable {
                             guard current.storedStatus == .active else { throw Abort() }
                             return Replacement(
                                 replacement: Self.key(Self.uuid(10 + index)),
-                                retired: current.revoked(reason: .superseded, description: nil, at: Self.now))
+                                retired: current.revoked(reason: .superseded, description: nil, at: Self.now)
+                            )
                         }
                         return true
                     } catch is Abort {
@@ -235,7 +264,9 @@ public struct StorageConformance: Sendable {
         }
         let results = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<4 {
-                group.addTask { (try? await storage.modify(kind: .issued, nid: Self.nid, keyID: key.keyID, revoke)) != nil }
+                group.addTask {
+                    (try? await storage.modify(kind: .issued, nid: Self.nid, keyID: key.keyID, revoke)) != nil
+                }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
@@ -292,20 +323,34 @@ public struct StorageConformance: Sendable {
         ])
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID)?.lastUsedTime == later)
         // Never moves backwards.
-        try await storage.recordLastUsed([LastUsedEntry(kind: .issued, nid: Self.nid, keyID: key.keyID, usedAt: Self.now)])
+        try await storage.recordLastUsed([
+            LastUsedEntry(kind: .issued, nid: Self.nid, keyID: key.keyID, usedAt: Self.now)
+        ])
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID)?.lastUsedTime == later)
         try await storage.recordLastUsed([])
     }
 
     func roundTripsEveryField(_ storage: any KeyStorage) async throws {
         let key = APIKey(
-            kind: .issued, nid: Self.nid, keyID: Self.uuid(1), name: "ünïcødé ✓", actorID: "user \"quoted\"",
-            scopes: ["read:*", "write"], storedStatus: .revoked, createTime: Timestamp(microseconds: 1_780_334_005_123_456),
-            updateTime: Timestamp(microseconds: 1_780_334_006_000_001), expireTime: Timestamp(seconds: 1_790_000_000),
-            lastUsedTime: Timestamp(seconds: 1_780_400_000), metadata: ["z": 1, "a": ["nested": [true, .null, .double(1.5)]]],
+            kind: .issued,
+            nid: Self.nid,
+            keyID: Self.uuid(1),
+            name: "ünïcødé ✓",
+            actorID: "user \"quoted\"",
+            scopes: ["read:*", "write"],
+            storedStatus: .revoked,
+            createTime: Timestamp(microseconds: 1_780_334_005_123_456),
+            updateTime: Timestamp(microseconds: 1_780_334_006_000_001),
+            expireTime: Timestamp(seconds: 1_790_000_000),
+            lastUsedTime: Timestamp(seconds: 1_780_400_000),
+            metadata: ["z": 1, "a": ["nested": [true, .null, .double(1.5)]]],
             rateLimitPolicy: RateLimitPolicy(quota: 1_000_000_000, windowSeconds: 86_400),
-            allowedCIDRs: ["10.0.0.0/8", "2001:db8::/32"], revocationReason: .privilegeWithdrawn,
-            revocationDescription: "contractor offboarded", visibility: .public, requestID: "r-1")
+            allowedCIDRs: ["10.0.0.0/8", "2001:db8::/32"],
+            revocationReason: .privilegeWithdrawn,
+            revocationDescription: "contractor offboarded",
+            visibility: .public,
+            requestID: "r-1"
+        )
         _ = try await storage.insert(key)
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID) == key)
     }

@@ -1,5 +1,5 @@
-public import TalosCore
 import Synchronization
+public import TalosCore
 
 /// A `KeyStorage` that forwards to another and counts the calls that open a write transaction, so that a test can
 /// prove a path writes nothing (e.g. self-revoke of unknown credentials, spec §15.5).
@@ -39,14 +39,20 @@ public final class WriteCountingStorage: KeyStorage {
     public func list(_ query: ListQuery) async throws -> [APIKey] { try await base.list(query) }
 
     public func modify(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> APIKey
     ) async throws -> APIKey? {
         counted()
         return try await base.modify(kind: kind, nid: nid, keyID: keyID, transform)
     }
 
     public func replace(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> Replacement
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> Replacement
     ) async throws -> Replacement? {
         counted()
         return try await base.replace(kind: kind, nid: nid, keyID: keyID, transform)

@@ -5,7 +5,10 @@ import Testing
 /// Spec §5.6 as amended by §15.2.
 @Suite struct ClientIPTests {
     private func resolve(
-        _ source: ClientIPSource, trusted: [String] = [], peer: String? = "203.0.113.9", _ headers: [String: [String]] = [:]
+        _ source: ClientIPSource,
+        trusted: [String] = [],
+        peer: String? = "203.0.113.9",
+        _ headers: [String: [String]] = [:]
     ) -> String? {
         let resolver = ClientIPResolver(source: source, trustedProxies: trusted.compactMap { CIDR($0) })
         return resolver.resolve(peer: peer.flatMap { IPAddress($0) }) { headers[$0] ?? [] }?.description
@@ -18,7 +21,9 @@ import Testing
         // Behind trusted proxies, the right-most address outside them.
         #expect(resolve(.xForwardedFor, trusted: ["192.0.2.0/24"], peer: "192.0.2.50", spoofed) == "198.51.100.7")
         #expect(
-            resolve(.xForwardedFor, trusted: ["192.0.2.0/24", "198.51.100.0/24"], peer: "192.0.2.50", spoofed) == "10.0.0.1")
+            resolve(.xForwardedFor, trusted: ["192.0.2.0/24", "198.51.100.0/24"], peer: "192.0.2.50", spoofed)
+                == "10.0.0.1"
+        )
         // Every hop trusted: the farthest.
         #expect(resolve(.xForwardedFor, trusted: ["0.0.0.0/0"], peer: "192.0.2.50", spoofed) == "10.0.0.1")
         #expect(resolve(.xForwardedFor, ["X-Forwarded-For": ["10.0.0.1, junk"]]) == nil)

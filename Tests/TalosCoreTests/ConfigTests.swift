@@ -18,7 +18,10 @@ import Testing
 
     @Test func environmentBeatsFileBeatsDefaults() throws {
         let file = #"{"serve":{"http":{"port":5000,"host":"127.0.0.1"}},"credentials":{"issuer":"https://file"}}"#
-        let config = try load(file, ["TALOS_SERVE_HTTP_PORT": "6000", "TALOS_SECRETS_HMAC_CURRENT": String(repeating: "s", count: 32)]).config
+        let config = try load(
+            file,
+            ["TALOS_SERVE_HTTP_PORT": "6000", "TALOS_SECRETS_HMAC_CURRENT": String(repeating: "s", count: 32)]
+        ).config
         #expect(config.httpPort == 6000)
         #expect(config.httpHost == "127.0.0.1")
         #expect(config.issuer == "https://file")
@@ -44,14 +47,26 @@ import Testing
         #expect(config.retiredPrefixes == ["old1", "old2"])
         config = try load(nil, ["TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED": #"["a","b_c"]"#]).config
         #expect(config.retiredPrefixes == ["a", "b_c"])
-        config = try load(nil, [
-            "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_1": "second", "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_0": "first",
-        ]).config
+        config = try load(
+            nil,
+            [
+                "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_1": "second",
+                "TALOS_CREDENTIALS_API_KEYS_PREFIX_RETIRED_0": "first",
+            ]
+        ).config
         #expect(config.retiredPrefixes == ["first", "second"])
-        config = try load(nil, [
-            "TALOS_SECRETS_HMAC_RETIRED_0_VALUE": secret, "TALOS_SECRETS_HMAC_RETIRED_0_EXPIRES_AT": "2030-01-01T00:00:00Z",
-        ]).config
-        #expect(config.retiredHMACSecrets == [ExpiringValue(value: secret, expiresAt: Timestamp(rfc3339: "2030-01-01T00:00:00Z"))])
+        config = try load(
+            nil,
+            [
+                "TALOS_SECRETS_HMAC_RETIRED_0_VALUE": secret,
+                "TALOS_SECRETS_HMAC_RETIRED_0_EXPIRES_AT": "2030-01-01T00:00:00Z",
+            ]
+        ).config
+        #expect(
+            config.retiredHMACSecrets == [
+                ExpiringValue(value: secret, expiresAt: Timestamp(rfc3339: "2030-01-01T00:00:00Z"))
+            ]
+        )
     }
 
     @Test func unknownEnvironmentVariablesAreReportedNotFatal() throws {
@@ -66,15 +81,21 @@ import Testing
         (#"{"serve":{"http":{"port":70000}}}"#, "config: serve.http.port: must be between 1 and 65535 (got 70000)"),
         (#"{"serve":{"http":{"port":"80"}}}"#, "config: serve.http.port: must be an integer"),
         (#"{"credentials":{"clock_skew":"11m"}}"#, "config: credentials.clock_skew: must be at most 10m"),
-        (#"{"credentials":{"api_keys":{"max_ttl":"1y"}}}"#,
-         #"config: credentials.api_keys.max_ttl: invalid duration "1y" (e.g. 30s, 5m, 1.5h)"#),
-        (#"{"credentials":{"api_keys":{"prefix":{"current":"bad-prefix"}}}}"#,
-         #"config: credentials.api_keys.prefix.current: "bad-prefix" does not match ^[a-zA-Z0-9_]{1,16}$"#),
+        (
+            #"{"credentials":{"api_keys":{"max_ttl":"1y"}}}"#,
+            #"config: credentials.api_keys.max_ttl: invalid duration "1y" (e.g. 30s, 5m, 1.5h)"#
+        ),
+        (
+            #"{"credentials":{"api_keys":{"prefix":{"current":"bad-prefix"}}}}"#,
+            #"config: credentials.api_keys.prefix.current: "bad-prefix" does not match ^[a-zA-Z0-9_]{1,16}$"#
+        ),
         (#"{"secrets":{"hmac":{"current":"short"}}}"#, "config: secrets.hmac.current: must be at least 32 characters"),
         (#"{"cache":{"type":"redis"}}"#, "config: cache.type: redis is not supported (use noop or memory)"),
         (#"{"log":{"level":"loud"}}"#, #"config: log.level: must be one of debug, info, warn, error (got "loud")"#),
-        (#"{"credentials":{"api_keys":{"default_ttl":"9000h"}}}"#,
-         "config: credentials.api_keys.default_ttl: must not exceed credentials.api_keys.max_ttl"),
+        (
+            #"{"credentials":{"api_keys":{"default_ttl":"9000h"}}}"#,
+            "config: credentials.api_keys.default_ttl: must not exceed credentials.api_keys.max_ttl"
+        ),
         ("[1]", "config: file must hold a JSON object"),
         ("{", "config: file is not valid JSON: unexpected end of input at offset 1"),
     ])
@@ -86,7 +107,10 @@ import Testing
         let result = try load(#"{"serve":{"http":{"client_ip_source":"CLIENT_IP_SOURCE_CARRIER_PIGEON"}}}"#)
         #expect(result.config.clientIPSource == .unspecified)
         #expect(result.warnings.count == 1)
-        #expect(try load(nil, ["TALOS_SERVE_HTTP_CLIENT_IP_SOURCE": "CLIENT_IP_SOURCE_X_FORWARDED_FOR"]).config.clientIPSource == .xForwardedFor)
+        #expect(
+            try load(nil, ["TALOS_SERVE_HTTP_CLIENT_IP_SOURCE": "CLIENT_IP_SOURCE_X_FORWARDED_FOR"]).config
+                .clientIPSource == .xForwardedFor
+        )
     }
 
     @Test func environmentValuesAreValidatedToo() {
@@ -104,17 +128,25 @@ import Testing
 
     @Test func rsaKeysAreRefusedWithLibsodium() throws {
         var config = TalosConfig()
-        config.signingKeyURLs = [url(#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed"},{"kty":"RSA","kid":"rsa-1","n":"x","e":"AQAB"}]}"#)]
+        config.signingKeyURLs = [
+            url(#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed"},{"kty":"RSA","kid":"rsa-1","n":"x","e":"AQAB"}]}"#)
+        ]
         try config.validateSigningKeys(cryptoBackend: "openssl")
-        #expect(throws: ConfigError(
-            #"credentials.derived_tokens.jwt.signing_keys: RSA key "rsa-1" needs crypto.backend openssl (libsodium has no RSA)"#)
+        #expect(
+            throws: ConfigError(
+                #"credentials.derived_tokens.jwt.signing_keys: RSA key "rsa-1" needs crypto.backend openssl (libsodium has no RSA)"#
+            )
         ) { try config.validateSigningKeys(cryptoBackend: "libsodium") }
     }
 
     @Test func malformedKeySets() {
         #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: ["file:///etc/jwks.json"]) }
         #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: ["base64://!!!"]) }
-        #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: [url(#"{"keys":[{"kty":"OKP","crv":"Ed25519"}]}"#)]) }
-        #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: [url(#"{"keys":[{"kty":"EC","kid":"e"}]}"#)]) }
+        #expect(throws: ConfigError.self) {
+            try SigningKeyDescriptor.parse(urls: [url(#"{"keys":[{"kty":"OKP","crv":"Ed25519"}]}"#)])
+        }
+        #expect(throws: ConfigError.self) {
+            try SigningKeyDescriptor.parse(urls: [url(#"{"keys":[{"kty":"EC","kid":"e"}]}"#)])
+        }
     }
 }

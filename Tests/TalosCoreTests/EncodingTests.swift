@@ -13,9 +13,13 @@ import Testing
 
     @Test func specIdentifier() {
         let payload = "1780334005:792b4c1a-1a2d-430b-b733-c789a2b7b1fe"
-        #expect(Base58.encode(Array(payload.utf8)) == "QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2")
-        #expect(Base58.decode("DJoBPdf7xPYemWCPWoimtimWg88YcAiGXrfFBg9Yk8ES").map(Hex.encode)
-            == "b6db54f0568935b36775c27360ac1ff2b4aee0ee9b5e41da220b8524b63ad06f")
+        #expect(
+            Base58.encode(Array(payload.utf8)) == "QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2"
+        )
+        #expect(
+            Base58.decode("DJoBPdf7xPYemWCPWoimtimWg88YcAiGXrfFBg9Yk8ES").map(Hex.encode)
+                == "b6db54f0568935b36775c27360ac1ff2b4aee0ee9b5e41da220b8524b63ad06f"
+        )
     }
 
     @Test func roundTripsRandomInputs() {
@@ -34,7 +38,8 @@ import Testing
 }
 
 @Suite struct IssuedKeyFormatTests {
-    let key = "ory_ak_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_DJoBPdf7xPYemWCPWoimtimWg88YcAiGXrfFBg9Yk8ES"
+    let key =
+        "ory_ak_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_DJoBPdf7xPYemWCPWoimtimWg88YcAiGXrfFBg9Yk8ES"
 
     @Test func parsesFromTheRight() throws {
         let parts = try #require(IssuedKeyFormat.parse(key))
@@ -46,8 +51,11 @@ import Testing
     }
 
     @Test func referenceExampleHasTheSameIdentifier() throws {
-        let parts = try #require(IssuedKeyFormat.parse(
-            "prod_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_3wyBJBd2KxqXK117oqGWZzJU85Nv7C9vKWj9nVSqbEby"))
+        let parts = try #require(
+            IssuedKeyFormat.parse(
+                "prod_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_3wyBJBd2KxqXK117oqGWZzJU85Nv7C9vKWj9nVSqbEby"
+            )
+        )
         #expect(Base58.decode(parts.checksum)?.count == 32)
         #expect(IssuedKeyFormat.decodeIdentifier(parts.identifier)?.keyID == "792b4c1a-1a2d-430b-b733-c789a2b7b1fe")
     }
@@ -87,10 +95,12 @@ import Testing
         #expect(DurationText.parseConfig(text) == nil)
     }
 
-    @Test(arguments: [
-        ("1d", 86_400), ("2w", 1_209_600), ("1y6mo", 47_088_000), ("1d12h", 129_600),
-        ("604800s", 604_800), ("1mo", 2_592_000), ("30m", 1_800), ("168h", 604_800),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("1d", 86_400), ("2w", 1_209_600), ("1y6mo", 47_088_000), ("1d12h", 129_600),
+            ("604800s", 604_800), ("1mo", 2_592_000), ("30m", 1_800), ("168h", 604_800),
+        ] as [(String, Int64)]
+    )
     func ttlGrammar(text: String, seconds: Int64) {
         #expect(DurationText.parseTTL(text) == seconds * 1_000_000_000)
     }
@@ -169,8 +179,10 @@ import Testing
 @Suite struct FilterTests {
     @Test func parsesTerms() throws {
         #expect(try KeyFilter.parse("") == KeyFilter())
-        #expect(try KeyFilter.parse(#"actor_id="user_123" AND status=KEY_STATUS_ACTIVE"#)
-            == KeyFilter(actorID: "user_123", status: .active))
+        #expect(
+            try KeyFilter.parse(#"actor_id="user_123" AND status=KEY_STATUS_ACTIVE"#)
+                == KeyFilter(actorID: "user_123", status: .active)
+        )
         #expect(try KeyFilter.parse(#"status = KEY_STATUS_EXPIRED"#) == KeyFilter(status: .expired))
         #expect(try KeyFilter.parse(#"actor_id="a\"b\\c""#) == KeyFilter(actorID: #"a"b\c"#))
     }

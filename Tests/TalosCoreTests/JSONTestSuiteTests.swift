@@ -9,7 +9,9 @@ import Testing
         if let path = ProcessInfo.processInfo.environment["TALOS_JSON_TEST_SUITE"] { return URL(fileURLWithPath: path) }
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/testdata/JSONTestSuite/test_parsing")
+        return repository.deletingLastPathComponent().appendingPathComponent(
+            "shared/testdata/JSONTestSuite/test_parsing"
+        )
     }()
 
     static func files(_ prefix: String) -> [String] {
@@ -23,7 +25,10 @@ import Testing
     }
 
     @Test func suiteIsPresent() {
-        #expect(Self.files("y_").count >= 95 && Self.files("n_").count >= 188, "JSONTestSuite not found at \(Self.directory.path)")
+        #expect(
+            Self.files("y_").count >= 95 && Self.files("n_").count >= 188,
+            "JSONTestSuite not found at \(Self.directory.path)"
+        )
     }
 
     @Test(arguments: files("y_")) func accepts(name: String) throws {

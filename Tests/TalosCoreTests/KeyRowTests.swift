@@ -4,11 +4,22 @@ import Testing
 /// Spec §15.7: a stored row decodes exactly or fails; it never falls back to defaults.
 @Suite struct KeyRowTests {
     private let key = APIKey(
-        kind: .issued, nid: "00000000-0000-0000-0000-000000000000", keyID: "792b4c1a-1a2d-430b-b733-c789a2b7b1fe",
-        name: "n", actorID: "a", scopes: ["read"], createTime: Timestamp(seconds: 1_780_334_005),
-        updateTime: Timestamp(seconds: 1_780_334_005), expireTime: Timestamp(seconds: 1_780_337_605),
-        metadata: ["team": "backend"], rateLimitPolicy: RateLimitPolicy(quota: 10, windowSeconds: 60),
-        allowedCIDRs: ["10.0.0.0/8"], revocationReason: .superseded, visibility: .public, requestID: "r1")
+        kind: .issued,
+        nid: "00000000-0000-0000-0000-000000000000",
+        keyID: "792b4c1a-1a2d-430b-b733-c789a2b7b1fe",
+        name: "n",
+        actorID: "a",
+        scopes: ["read"],
+        createTime: Timestamp(seconds: 1_780_334_005),
+        updateTime: Timestamp(seconds: 1_780_334_005),
+        expireTime: Timestamp(seconds: 1_780_337_605),
+        metadata: ["team": "backend"],
+        rateLimitPolicy: RateLimitPolicy(quota: 10, windowSeconds: 60),
+        allowedCIDRs: ["10.0.0.0/8"],
+        revocationReason: .superseded,
+        visibility: .public,
+        requestID: "r1"
+    )
 
     @Test func roundTrips() throws {
         #expect(try KeyRow(key).decode() == key)

@@ -12,19 +12,25 @@ import Testing
         try await withAPI { api async throws in
             let imported = try await api.post(
                 "/v2alpha1/admin/importedApiKeys",
-                ["raw_key": "sk_live_abc123", "name": "External key", "actor_id": "user_123", "scopes": ["read"]])
+                ["raw_key": "sk_live_abc123", "name": "External key", "actor_id": "user_123", "scopes": ["read"]]
+            )
             #expect(imported.status == 201)
             #expect(imported.json["key_id"] == .string(specKeyID))
-            #expect(imported.json.objectValue?.keys == [
-                "key_id", "name", "actor_id", "scopes", "status", "create_time", "update_time", "metadata", "visibility",
-            ])
+            #expect(
+                imported.json.objectValue?.keys == [
+                    "key_id", "name", "actor_id", "scopes", "status", "create_time", "update_time", "metadata",
+                    "visibility",
+                ]
+            )
             let verified = try await api.verify("sk_live_abc123")
             #expect(verified.json["is_valid"] == true && verified.json["key_id"] == .string(specKeyID))
             let fetched = try await api.send(.get, "/v2alpha1/admin/importedApiKeys/\(specKeyID.uppercased())")
             #expect(fetched.status == 200 && fetched.json == imported.json)
             let updated = try await api.send(
-                .patch, "/v2alpha1/admin/importedApiKeys/\(specKeyID)?update_mask=ip_restriction",
-                #"{"imported_api_key":{"ip_restriction":{"allowed_cidrs":["10.1.2.3/8"]}}}"#)
+                .patch,
+                "/v2alpha1/admin/importedApiKeys/\(specKeyID)?update_mask=ip_restriction",
+                #"{"imported_api_key":{"ip_restriction":{"allowed_cidrs":["10.1.2.3/8"]}}}"#
+            )
             #expect(updated.json["ip_restriction"] == ["allowed_cidrs": ["10.0.0.0/8"]])
             let list = try await api.send(.get, "/v2alpha1/admin/importedApiKeys?filter=actor_id%3D%22user_123%22")
             #expect(list.json["imported_api_keys"]?.arrayValue?.count == 1)
@@ -68,18 +74,26 @@ import Testing
         config.quotaMaxKeys = 4
         try await withAPI(config) { api async throws in
             let (_, issuedSecret) = try await api.issue()
-            #expect(try await api.post("/v2alpha1/admin/importedApiKeys", ["raw_key": "stored", "name": "n", "actor_id": "a"]).status == 201)
+            #expect(
+                try await api.post(
+                    "/v2alpha1/admin/importedApiKeys",
+                    ["raw_key": "stored", "name": "n", "actor_id": "a"]
+                ).status == 201
+            )
             let reply = try await api.post(
                 "/v2alpha1/admin/importedApiKeys:batchCreate",
-                ["requests": [
-                    ["raw_key": "key_1", "name": "Key 1", "actor_id": "user_1"],
-                    ["raw_key": "key_1", "name": "Dup", "actor_id": "user_1"],
-                    .null,
-                    ["raw_key": .string(issuedSecret), "name": "n", "actor_id": "a"],
-                    ["raw_key": "stored", "name": "n", "actor_id": "a"],
-                    ["raw_key": "key_2", "name": "", "actor_id": "a"],
-                    ["raw_key": "key_3", "name": "n", "actor_id": "a"],
-                ]])
+                [
+                    "requests": [
+                        ["raw_key": "key_1", "name": "Key 1", "actor_id": "user_1"],
+                        ["raw_key": "key_1", "name": "Dup", "actor_id": "user_1"],
+                        .null,
+                        ["raw_key": .string(issuedSecret), "name": "n", "actor_id": "a"],
+                        ["raw_key": "stored", "name": "n", "actor_id": "a"],
+                        ["raw_key": "key_2", "name": "", "actor_id": "a"],
+                        ["raw_key": "key_3", "name": "n", "actor_id": "a"],
+                    ]
+                ]
+            )
             #expect(reply.status == 200)
             let results = try #require(reply.json["results"]?.arrayValue)
             func code(_ index: Int) -> String? { results[index]["error_code"]?.stringValue }
@@ -105,11 +119,19 @@ import Testing
             _ = try await api.post("/v2alpha1/admin/importedApiKeys", ["raw_key": "k", "name": "n", "actor_id": "a"])
             let allExist = try await api.post(
                 "/v2alpha1/admin/importedApiKeys:batchImport",
-                ["requests": [["raw_key": "k", "name": "n", "actor_id": "a"], ["raw_key": "k", "name": "n", "actor_id": "a"], .null]])
+                [
+                    "requests": [
+                        ["raw_key": "k", "name": "n", "actor_id": "a"], ["raw_key": "k", "name": "n", "actor_id": "a"],
+                        .null,
+                    ]
+                ]
+            )
             #expect(allExist.status == 409 && allExist.message == "all keys in batch already exist")
             let mixed = try await api.send(
-                .post, "/v2alpha1/admin/importedApiKeys:batchCreate",
-                #"{"requests":[{"raw_key":"typed","name":5,"actor_id":"a"},7,{"raw_key":"fine","name":"n","actor_id":"a"}]}"#)
+                .post,
+                "/v2alpha1/admin/importedApiKeys:batchCreate",
+                #"{"requests":[{"raw_key":"typed","name":5,"actor_id":"a"},7,{"raw_key":"fine","name":"n","actor_id":"a"}]}"#
+            )
             #expect(mixed.status == 200 && mixed.json["success_count"] == 1 && mixed.json["failure_count"] == 2)
             #expect(mixed.json["results"]?[0]?["error_code"] == "BATCH_CREATE_IMPORTED_API_KEYS_ERROR_INVALID_ARGUMENT")
             let invalid = try await api.post("/v2alpha1/admin/importedApiKeys:batchCreate", ["requests": [.null]])

@@ -10,17 +10,23 @@ import Testing
         try await withAPI { api async throws in
             let reply = try await api.post(
                 "/v2alpha1/admin/issuedApiKeys",
-                ["name": "my-service", "actor_id": "user_123", "scopes": ["read", "write", "read"], "ttl": "720h",
-                 "metadata": ["team": "backend"]])
+                [
+                    "name": "my-service", "actor_id": "user_123", "scopes": ["read", "write", "read"], "ttl": "720h",
+                    "metadata": ["team": "backend"],
+                ]
+            )
             #expect(reply.status == 201)
             #expect(reply.headers[.contentType] == "application/json; charset=utf-8")
             #expect(reply.headers[.cacheControl] == "no-store")
             #expect(reply.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             let key = try #require(reply.json["issued_api_key"])
-            #expect(key.objectValue?.keys == [
-                "key_id", "name", "actor_id", "scopes", "status", "create_time", "update_time", "expire_time", "metadata",
-                "visibility",
-            ])
+            #expect(
+                key.objectValue?.keys == [
+                    "key_id", "name", "actor_id", "scopes", "status", "create_time", "update_time", "expire_time",
+                    "metadata",
+                    "visibility",
+                ]
+            )
             #expect(key["scopes"] == ["read", "write"])
             #expect(key["create_time"] == "2026-06-01T17:13:25Z")
             #expect(key["expire_time"] == "2026-07-01T17:13:25Z")
@@ -37,7 +43,10 @@ import Testing
         try await withAPI { api async throws in
             let body: JSONValue = ["name": "k", "actor_id": "a", "request_id": "req-42"]
             let first = try await api.post("/v2alpha1/admin/issuedApiKeys", body)
-            let second = try await api.post("/v2alpha1/admin/issuedApiKeys", ["name": "other", "actor_id": "b", "request_id": "req-42"])
+            let second = try await api.post(
+                "/v2alpha1/admin/issuedApiKeys",
+                ["name": "other", "actor_id": "b", "request_id": "req-42"]
+            )
             #expect(first.status == 201 && second.status == 201)
             #expect(first.json["secret"] != nil)
             #expect(second.json["secret"] == nil)
@@ -53,24 +62,39 @@ import Testing
         (#"{"name":"n","actor_id":"a","ttl":"0.5s"}"#, "ttl must be between 1s and 315360000s"),
         (#"{"name":"n","actor_id":"a","ttl":"11y"}"#, "ttl must be between 1s and 315360000s"),
         (#"{"name":"n","actor_id":"a","ttl":"2y"}"#, "ttl exceeds the configured maximum of 8760h0m0s"),
-        (#"{"name":"n","actor_id":"a","scopes":["has space"]}"#,
-         "validation error: scopes: scopes must not contain whitespace or control characters"),
-        (#"{"name":"n","actor_id":"a","visibility":"KEY_VISIBILITY_PUBLIC"}"#,
-         "public key prefix not configured: set credentials.api_keys.prefix.public_current"),
-        (#"{"name":"n","actor_id":"a","visibility":"KEY_VISIBILITY_SHOUTY"}"#, #"validation error: visibility: unknown value "KEY_VISIBILITY_SHOUTY""#),
-        (#"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"10","window":"1.5s"}}"#,
-         "validation error: rate_limit_policy.window: must be whole seconds"),
-        (#"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"10","window":"60s","unit":"bytes"}}"#,
-         #"validation error: rate_limit_policy.unit: only "requests" is supported"#),
-        (#"{"name":"n","actor_id":"a","ip_restriction":{"allowed_cidrs":["10.0.0.0/99"]}}"#,
-         #"validation error: ip_restriction.allowed_cidrs: invalid CIDR "10.0.0.0/99""#),
+        (
+            #"{"name":"n","actor_id":"a","scopes":["has space"]}"#,
+            "validation error: scopes: scopes must not contain whitespace or control characters"
+        ),
+        (
+            #"{"name":"n","actor_id":"a","visibility":"KEY_VISIBILITY_PUBLIC"}"#,
+            "public key prefix not configured: set credentials.api_keys.prefix.public_current"
+        ),
+        (
+            #"{"name":"n","actor_id":"a","visibility":"KEY_VISIBILITY_SHOUTY"}"#,
+            #"validation error: visibility: unknown value "KEY_VISIBILITY_SHOUTY""#
+        ),
+        (
+            #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"10","window":"1.5s"}}"#,
+            "validation error: rate_limit_policy.window: must be whole seconds"
+        ),
+        (
+            #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"10","window":"60s","unit":"bytes"}}"#,
+            #"validation error: rate_limit_policy.unit: only "requests" is supported"#
+        ),
+        (
+            #"{"name":"n","actor_id":"a","ip_restriction":{"allowed_cidrs":["10.0.0.0/99"]}}"#,
+            #"validation error: ip_restriction.allowed_cidrs: invalid CIDR "10.0.0.0/99""#
+        ),
     ])
     func validationErrors(body: String, message: String) async throws {
         try await withAPI { api async throws in
             let reply = try await api.send(.post, "/v2alpha1/admin/issuedApiKeys", body)
             #expect(reply.status == 400)
             #expect(reply.message == message)
-            #expect(["INVALID_ARGUMENT", "TTL_EXCEEDS_MAXIMUM", "PUBLIC_PREFIX_NOT_CONFIGURED"].contains(reply.reason ?? ""))
+            #expect(
+                ["INVALID_ARGUMENT", "TTL_EXCEEDS_MAXIMUM", "PUBLIC_PREFIX_NOT_CONFIGURED"].contains(reply.reason ?? "")
+            )
         }
     }
 
@@ -78,7 +102,10 @@ import Testing
         var config = testConfig()
         config.defaultTTL = 3600 * 1_000_000_000
         try await withAPI(config) { api async throws in
-            let reply = try await api.post("/v2alpha1/admin/issuedApiKeys", ["name": "n", "actor_id": "a", "ttl": "0s"])
+            let reply = try await api.post(
+                "/v2alpha1/admin/issuedApiKeys",
+                ["name": "n", "actor_id": "a", "ttl": "0s"]
+            )
             #expect(reply.json["issued_api_key"]?["expire_time"] == "2026-06-01T18:13:25Z")
         }
     }
@@ -104,7 +131,9 @@ import Testing
         config.publicPrefix = "pk_live"
         try await withAPI(config) { api async throws in
             let reply = try await api.post(
-                "/v2alpha1/admin/issuedApiKeys", ["name": "n", "actor_id": "a", "visibility": "KEY_VISIBILITY_PUBLIC"])
+                "/v2alpha1/admin/issuedApiKeys",
+                ["name": "n", "actor_id": "a", "visibility": "KEY_VISIBILITY_PUBLIC"]
+            )
             let secret = try #require(reply.json["secret"]?.stringValue)
             #expect(secret.hasPrefix("pk_live_v1_"))
             let verified = try await api.verify(secret)
@@ -117,17 +146,21 @@ import Testing
     @Test func validKeyReportsItsMetadata() async throws {
         try await withAPI { api async throws in
             let (keyID, secret) = try await api.issue(
-                ["name": "n", "actor_id": "user_123", "scopes": ["read:*"], "ttl": "1h", "metadata": ["team": "x"],
-                 "rate_limit_policy": ["quota": 100, "window": "1m"]])
+                [
+                    "name": "n", "actor_id": "user_123", "scopes": ["read:*"], "ttl": "1h", "metadata": ["team": "x"],
+                    "rate_limit_policy": ["quota": 100, "window": "1m"],
+                ])
             let reply = try await api.verify(secret, noCache: true)
             #expect(reply.status == 200)
             #expect(reply.headers[HTTPField.Name("Ory-Talos-Cache")!] == "SKIP")
-            #expect(reply.json == [
-                "is_valid": true, "key_id": .string(keyID), "actor_id": "user_123", "scopes": ["read:*"],
-                "status": "KEY_STATUS_ACTIVE", "expire_time": "2026-06-01T18:13:25Z", "metadata": ["team": "x"],
-                "rate_limit_policy": ["quota": "100", "window": "60s", "unit": "requests"],
-                "issuer": "https://api.example.com", "visibility": "KEY_VISIBILITY_SECRET",
-            ])
+            #expect(
+                reply.json == [
+                    "is_valid": true, "key_id": .string(keyID), "actor_id": "user_123", "scopes": ["read:*"],
+                    "status": "KEY_STATUS_ACTIVE", "expire_time": "2026-06-01T18:13:25Z", "metadata": ["team": "x"],
+                    "rate_limit_policy": ["quota": "100", "window": "60s", "unit": "requests"],
+                    "issuer": "https://api.example.com", "visibility": "KEY_VISIBILITY_SECRET",
+                ]
+            )
         }
     }
 
@@ -154,7 +187,9 @@ import Testing
             #expect(try await code(restricted) == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
 
             #expect(try await code(String(repeating: "x", count: 8193)) == "VERIFICATION_ERROR_INVALID_FORMAT")
-            #expect(try await code("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln") == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+            #expect(
+                try await code("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln") == "VERIFICATION_ERROR_SIGNATURE_INVALID"
+            )
             #expect(try await code("mc_v1_AgEXaHR0cHM6Ly9hcGku") == "VERIFICATION_ERROR_SIGNATURE_INVALID")
             #expect(try await code("sk_live_unknown") == "VERIFICATION_ERROR_NOT_FOUND")
 
@@ -174,23 +209,41 @@ import Testing
             let crypto = try BackendRegistry.builtIn.cryptoProvider(named: "openssl").make()
             let forgedChecksum = "\(parts.signedPart)\(Base58.encode(crypto.randomBytes(32)))"
             let wrongPrefix = IssuedKeyFormat.makeKey(
-                prefix: "other", createdAtSeconds: 1_780_334_005, keyID: crypto.randomUUID(),
-                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8)))
+                prefix: "other",
+                createdAtSeconds: 1_780_334_005,
+                keyID: crypto.randomUUID(),
+                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8))
+            )
             let future = IssuedKeyFormat.makeKey(
-                prefix: "ory_ak", createdAtSeconds: 1_780_334_005 + 3600, keyID: crypto.randomUUID(),
-                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8)))
+                prefix: "ory_ak",
+                createdAtSeconds: 1_780_334_005 + 3600,
+                keyID: crypto.randomUUID(),
+                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8))
+            )
             let unknownButValid = IssuedKeyFormat.makeKey(
-                prefix: "ory_ak", createdAtSeconds: 1_780_334_005, keyID: crypto.randomUUID(),
-                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8)))
+                prefix: "ory_ak",
+                createdAtSeconds: 1_780_334_005,
+                keyID: crypto.randomUUID(),
+                hmac: crypto.hmacSHA256Key(Array(testSecret.utf8))
+            )
             let otherSecret = IssuedKeyFormat.makeKey(
-                prefix: "ory_ak", createdAtSeconds: 1_780_334_005, keyID: crypto.randomUUID(),
-                hmac: crypto.hmacSHA256Key(Array(String(repeating: "z", count: 40).utf8)))
+                prefix: "ory_ak",
+                createdAtSeconds: 1_780_334_005,
+                keyID: crypto.randomUUID(),
+                hmac: crypto.hmacSHA256Key(Array(String(repeating: "z", count: 40).utf8))
+            )
             var bodies: Set<String> = []
-            for credential in [forgedChecksum, wrongPrefix, future, unknownButValid, otherSecret, "sk_live_nope", "ory_ak_v1_x_y"] {
+            for credential in [
+                forgedChecksum, wrongPrefix, future, unknownButValid, otherSecret, "sk_live_nope", "ory_ak_v1_x_y",
+            ] {
                 let reply = try await api.verify(credential)
                 bodies.insert(reply.rawBody)
             }
-            #expect(bodies == [#"{"is_valid":false,"error_code":"VERIFICATION_ERROR_NOT_FOUND","error_message":"The API key was not found."}"#])
+            #expect(
+                bodies == [
+                    #"{"is_valid":false,"error_code":"VERIFICATION_ERROR_NOT_FOUND","error_message":"The API key was not found."}"#
+                ]
+            )
         }
     }
 
@@ -218,7 +271,11 @@ import Testing
             func code(_ forwardedFor: String?) async throws -> String? {
                 var headers = HTTPFields()
                 if let forwardedFor { headers[HTTPField.Name("X-Forwarded-For")!] = forwardedFor }
-                let reply = try await api.post("/v2alpha1/admin/apiKeys:verify", ["credential": .string(secret)], headers: headers)
+                let reply = try await api.post(
+                    "/v2alpha1/admin/apiKeys:verify",
+                    ["credential": .string(secret)],
+                    headers: headers
+                )
                 return reply.json["error_code"]?.stringValue
             }
             // The right-most address is the one the nearest proxy appended (spec §15.2); the rest is the client's word.
@@ -235,8 +292,10 @@ import Testing
         try await withAPI { api async throws in
             let (keyID, secret) = try await api.issue()
             let reply = try await api.send(
-                .post, "/v2alpha1/admin/apiKeys:batchVerify",
-                #"{"requests":[{"credential":"\#(secret)"},null,{"credential":""},{"credential":"nope"},{"credential":"\#(secret)"}]}"#)
+                .post,
+                "/v2alpha1/admin/apiKeys:batchVerify",
+                #"{"requests":[{"credential":"\#(secret)"},null,{"credential":""},{"credential":"nope"},{"credential":"\#(secret)"}]}"#
+            )
             #expect(reply.status == 200)
             let results = try #require(reply.json["results"]?.arrayValue)
             #expect(results.count == 5)
@@ -264,7 +323,9 @@ import Testing
             let (keyID, secret) = try await api.issue()
             func lastUsed() async throws -> JSONValue? {
                 for _ in 0..<100 {
-                    if let value = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(keyID)").json["last_used_time"] {
+                    if let value = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/\(keyID)").json[
+                        "last_used_time"
+                    ] {
                         return value
                     }
                     try await Task.sleep(for: .milliseconds(20))

@@ -8,8 +8,11 @@ import Testing
 @Suite struct UpdateTests {
     func issued(_ api: API) async throws -> String {
         try await api.issue(
-            ["name": "orig", "actor_id": "a", "scopes": ["read"], "metadata": ["team": "x"],
-             "rate_limit_policy": ["quota": "5", "window": "60s"], "ip_restriction": ["allowed_cidrs": ["10.0.0.0/8"]]]
+            [
+                "name": "orig", "actor_id": "a", "scopes": ["read"], "metadata": ["team": "x"],
+                "rate_limit_policy": ["quota": "5", "window": "60s"],
+                "ip_restriction": ["allowed_cidrs": ["10.0.0.0/8"]],
+            ]
         ).0
     }
 
@@ -17,8 +20,10 @@ import Testing
         try await withAPI { api async throws in
             let id = try await issued(api)
             let reply = try await api.send(
-                .patch, "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=name,scopes&update_mask=rate_limit_policy",
-                #"{"issued_api_key":{"key_id":"\#(id)","name":"renamed","metadata":{"ignored":true}}}"#)
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=name,scopes&update_mask=rate_limit_policy",
+                #"{"issued_api_key":{"key_id":"\#(id)","name":"renamed","metadata":{"ignored":true}}}"#
+            )
             #expect(reply.status == 200)
             #expect(reply.json["name"] == "renamed")
             #expect(reply.json["scopes"] == [])
@@ -32,8 +37,10 @@ import Testing
         try await withAPI { api async throws in
             let id = try await issued(api)
             let reply = try await api.send(
-                .patch, "/v2alpha1/admin/issuedApiKeys/\(id)",
-                #"{"name":"","scopes":[],"actor_id":"intruder","metadata":{},"ip_restriction":{"allowed_cidrs":[]},"status":"KEY_STATUS_UNSPECIFIED"}"#)
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(id)",
+                #"{"name":"","scopes":[],"actor_id":"intruder","metadata":{},"ip_restriction":{"allowed_cidrs":[]},"status":"KEY_STATUS_UNSPECIFIED"}"#
+            )
             #expect(reply.status == 200)
             #expect(reply.json["name"] == "orig")
             #expect(reply.json["scopes"] == ["read"])
@@ -54,11 +61,22 @@ import Testing
             let emptyName = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=name", "{}")
             #expect(emptyName.status == 400 && emptyName.message == "validation error: name: value is required")
             let otherID = try await api.send(
-                .patch, "/v2alpha1/admin/issuedApiKeys/\(id)", #"{"key_id":"00000000-0000-4000-8000-000000000000"}"#)
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(id)",
+                #"{"key_id":"00000000-0000-4000-8000-000000000000"}"#
+            )
             #expect(otherID.status == 400)
-            let missing = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/00000000-0000-4000-8000-000000000000", "{}")
+            let missing = try await api.send(
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/00000000-0000-4000-8000-000000000000",
+                "{}"
+            )
             #expect(missing.status == 404 && missing.reason == "API_KEY_NOT_FOUND")
-            let star = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=*", #"{"name":"all"}"#)
+            let star = try await api.send(
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=*",
+                #"{"name":"all"}"#
+            )
             #expect(star.json["scopes"] == [] && star.json["rate_limit_policy"] == nil && star.json["name"] == "all")
         }
     }
@@ -84,7 +102,10 @@ import Testing
             #expect(try await api.verify(newSecret).json["is_valid"] == true)
             let again = try await api.post("/v2alpha1/admin/issuedApiKeys/\(oldID):rotate", [:])
             #expect(again.status == 409 && again.reason == "API_KEY_NOT_ACTIVE")
-            let emptyName = try await api.post("/v2alpha1/admin/issuedApiKeys/\(new["key_id"]!.stringValue!):rotate", ["name": ""])
+            let emptyName = try await api.post(
+                "/v2alpha1/admin/issuedApiKeys/\(new["key_id"]!.stringValue!):rotate",
+                ["name": ""]
+            )
             #expect(emptyName.status == 400)
         }
     }
@@ -110,7 +131,9 @@ import Testing
         try await withAPI { api async throws in
             let (id, _) = try await api.issue()
             let withDescription = try await api.post(
-                "/v2alpha1/admin/apiKeys/\(id):revoke", ["reason": "REVOCATION_REASON_SUPERSEDED", "description": "x"])
+                "/v2alpha1/admin/apiKeys/\(id):revoke",
+                ["reason": "REVOCATION_REASON_SUPERSEDED", "description": "x"]
+            )
             #expect(withDescription.status == 400)
             #expect(withDescription.message == "description is only allowed when reason is PRIVILEGE_WITHDRAWN")
             let noReason = try await api.post("/v2alpha1/admin/apiKeys/\(id):revoke", [:])
@@ -119,7 +142,8 @@ import Testing
             #expect(unspecified.status == 400)
             let ok = try await api.post(
                 "/v2alpha1/admin/issuedApiKeys/\(id):revoke",
-                ["reason": "REVOCATION_REASON_PRIVILEGE_WITHDRAWN", "description": "contractor offboarded"])
+                ["reason": "REVOCATION_REASON_PRIVILEGE_WITHDRAWN", "description": "contractor offboarded"]
+            )
             #expect(ok.status == 204 && ok.rawBody.isEmpty && ok.headers[.contentType] == nil)
             #expect(ok.headers[.cacheControl] == "no-store")
             let twice = try await api.revoke(id)
@@ -137,11 +161,14 @@ import Testing
             let imported = try await api.revoke(String(repeating: "ab", count: 32))
             #expect(imported.status == 404 && imported.message == "imported key not found")
             let badIssued = try await api.post(
-                "/v2alpha1/admin/issuedApiKeys/not-a-uuid:revoke", ["reason": "REVOCATION_REASON_SUPERSEDED"])
+                "/v2alpha1/admin/issuedApiKeys/not-a-uuid:revoke",
+                ["reason": "REVOCATION_REASON_SUPERSEDED"]
+            )
             #expect(badIssued.status == 400)
             let badImported = try await api.post(
                 "/v2alpha1/admin/importedApiKeys/00000000-0000-4000-8000-000000000000:revoke",
-                ["reason": "REVOCATION_REASON_SUPERSEDED"])
+                ["reason": "REVOCATION_REASON_SUPERSEDED"]
+            )
             #expect(badImported.status == 400)
         }
     }
@@ -153,25 +180,48 @@ import Testing
         try await withAPI(config, clock: clock) { api async throws in
             let path = "/v2alpha1/apiKeys:selfRevoke"
             let (_, secret) = try await api.issue()
-            let admin = try await api.post(path, ["credential": .string(secret), "reason": "REVOCATION_REASON_PRIVILEGE_WITHDRAWN"])
+            let admin = try await api.post(
+                path,
+                ["credential": .string(secret), "reason": "REVOCATION_REASON_PRIVILEGE_WITHDRAWN"]
+            )
             #expect(admin.status == 400 && admin.reason == "ADMIN_ONLY_REASON")
-            let ok = try await api.post(path, ["credential": .string(secret), "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
+            let ok = try await api.post(
+                path,
+                ["credential": .string(secret), "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
             #expect(ok.status == 200 && ok.json == [:])
-            let again = try await api.post(path, ["credential": .string(secret), "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
+            let again = try await api.post(
+                path,
+                ["credential": .string(secret), "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
             #expect(again.status == 200)
             #expect(try await api.verify(secret).json["error_code"] == "VERIFICATION_ERROR_REVOKED")
-            let unknown = try await api.post(path, ["credential": "sk_nope", "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
+            let unknown = try await api.post(
+                path,
+                ["credential": "sk_nope", "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
             #expect(unknown.status == 404 && unknown.reason == "API_KEY_NOT_FOUND")
-            let derived = try await api.post(path, ["credential": "eyJa.eyJb.c2ln", "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
+            let derived = try await api.post(
+                path,
+                ["credential": "eyJa.eyJb.c2ln", "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
             #expect(derived.status == 400 && derived.reason == "DERIVED_TOKEN_NOT_REVOCABLE")
             let empty = try await api.post(path, ["credential": "", "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
             #expect(empty.reason == "CREDENTIAL_REQUIRED")
-            let (_, publicKey) = try await api.issue(["name": "p", "actor_id": "a", "visibility": "KEY_VISIBILITY_PUBLIC"])
-            let publicReply = try await api.post(path, ["credential": .string(publicKey), "reason": "REVOCATION_REASON_KEY_COMPROMISE"])
+            let (_, publicKey) = try await api.issue([
+                "name": "p", "actor_id": "a", "visibility": "KEY_VISIBILITY_PUBLIC",
+            ])
+            let publicReply = try await api.post(
+                path,
+                ["credential": .string(publicKey), "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
             #expect(publicReply.status == 403 && publicReply.reason == "PUBLIC_KEY_NOT_SELF_REVOCABLE")
             let (_, expiring) = try await api.issue(["name": "e", "actor_id": "a", "ttl": "1s"])
             clock.advance(seconds: 2)
-            let expired = try await api.post(path, ["credential": .string(expiring), "reason": "REVOCATION_REASON_SUPERSEDED"])
+            let expired = try await api.post(
+                path,
+                ["credential": .string(expiring), "reason": "REVOCATION_REASON_SUPERSEDED"]
+            )
             #expect(expired.status == 401 && expired.reason == "API_KEY_EXPIRED")
         }
     }
@@ -191,7 +241,9 @@ import Testing
             var seen: [String] = []
             repeat {
                 let reply = try await api.send(
-                    .get, "/v2alpha1/admin/issuedApiKeys?page_size=2&filter=\(filter)&page_token=\(token)")
+                    .get,
+                    "/v2alpha1/admin/issuedApiKeys?page_size=2&filter=\(filter)&page_token=\(token)"
+                )
                 #expect(reply.status == 200)
                 seen += reply.json["issued_api_keys"]?.arrayValue?.compactMap { $0["key_id"]?.stringValue } ?? []
                 token = reply.json["next_page_token"]?.stringValue ?? ""
@@ -204,7 +256,9 @@ import Testing
             bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
             for bad in [String(decoding: bytes, as: UTF8.self), "garbage", "AQ"] {
                 let reply = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_token=\(bad)&filter=\(filter)")
-                #expect(reply.status == 400 && reply.reason == "INVALID_PAGE_TOKEN" && reply.message == "invalid page_token")
+                #expect(
+                    reply.status == 400 && reply.reason == "INVALID_PAGE_TOKEN" && reply.message == "invalid page_token"
+                )
             }
             let otherFilter = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_token=\(pageToken)")
             #expect(otherFilter.reason == "INVALID_PAGE_TOKEN")
@@ -239,22 +293,35 @@ import Testing
         try await withAPI(freshSigningConfig()) { api async throws in
             let (id, secret) = try await api.issue()
             let nul = try await api.send(
-                .post, "/v2alpha1/admin/apiKeys/\(id):revoke",
-                #"{"reason":"REVOCATION_REASON_PRIVILEGE_WITHDRAWN","description":"a\u0000b"}"#)
+                .post,
+                "/v2alpha1/admin/apiKeys/\(id):revoke",
+                #"{"reason":"REVOCATION_REASON_PRIVILEGE_WITHDRAWN","description":"a\u0000b"}"#
+            )
             #expect(nul.status == 400 && nul.reason == "INVALID_ARGUMENT")
             let filter = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?filter=actor_id%3D%22a%00%22")
             #expect(filter.status == 400 && filter.reason == "INVALID_FILTER")
             let claim = try await api.derive(["credential": .string(secret), "custom_claims": ["a=b": 1]])
             #expect(claim.status == 400)
-            let hugeTTL = try await api.post("/v2alpha1/admin/issuedApiKeys", ["name": "n", "actor_id": "a", "ttl": "3000000000h"])
+            let hugeTTL = try await api.post(
+                "/v2alpha1/admin/issuedApiKeys",
+                ["name": "n", "actor_id": "a", "ttl": "3000000000h"]
+            )
             #expect(hugeTTL.message == "ttl must be between 1s and 315360000s")
             let window = try await api.send(
-                .post, "/v2alpha1/admin/issuedApiKeys",
-                #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"5","window":{"seconds":"60","nanos":500000000}}}"#)
+                .post,
+                "/v2alpha1/admin/issuedApiKeys",
+                #"{"name":"n","actor_id":"a","rate_limit_policy":{"quota":"5","window":{"seconds":"60","nanos":500000000}}}"#
+            )
             #expect(window.message == "validation error: rate_limit_policy.window: must be whole seconds")
-            let longChecksum = "ory_ak_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_" + String(repeating: "z", count: 8000)
+            let longChecksum =
+                "ory_ak_v1_QixobFgVufjZNuoYXKtn78NAqFVroyN518nRaK3WD3nxTNufzwJq9sjdrDMrcyP2_"
+                + String(repeating: "z", count: 8000)
             #expect(try await api.verify(longChecksum).json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
-            let emptyMask = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=", #"{"name":"kept"}"#)
+            let emptyMask = try await api.send(
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(id)?update_mask=",
+                #"{"name":"kept"}"#
+            )
             #expect(emptyMask.json["name"] == "kept")
         }
     }

@@ -1,10 +1,11 @@
 import HTTPTypes
 import Logging
 import TalosCore
-@testable import TalosHost
 import TalosPlugins
 import TalosTesting
 import Testing
+
+@testable import TalosHost
 
 /// Spec §15.11: `GET /openapi.json` is the contract; its operations and the route table are one set.
 @Suite struct OpenAPIDocumentTests {
@@ -15,13 +16,22 @@ import Testing
         let handle = try await BackendRegistry.builtIn.storageBackend(forDSN: config.databaseDSN)
             .open(config.databaseDSN, Logger(label: "test"))
         let service = KeyService(
-            storage: handle.storage, crypto: crypto, settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
-            clock: ManualClock(), logger: Logger(label: "test"))
+            storage: handle.storage,
+            crypto: crypto,
+            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            clock: ManualClock(),
+            logger: Logger(label: "test")
+        )
         let handlers = Handlers(
-            service: service, verifier: Verifier(service: service), storage: handle.storage, clock: ManualClock(),
+            service: service,
+            verifier: Verifier(service: service),
+            storage: handle.storage,
+            clock: ManualClock(),
             httpSettings: SettingsStore(HTTPSettings(config: config)),
-            selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()), logger: Logger(label: "test"),
-            openAPIDocument: [])
+            selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()),
+            logger: Logger(label: "test"),
+            openAPIDocument: []
+        )
         defer { Task { await handle.shutdown() } }
         return handlers.routes().map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }
     }

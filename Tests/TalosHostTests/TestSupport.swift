@@ -43,10 +43,16 @@ struct API {
     let client: any TestClientProtocol
 
     func send(
-        _ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, headers: HTTPFields = [:]
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ body: String? = nil,
+        headers: HTTPFields = [:]
     ) async throws -> Reply {
         try await client.execute(
-            uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
+            uri: path,
+            method: method,
+            headers: headers,
+            body: body.map { ByteBuffer(string: $0) }
         ) { response in
             let text = String(buffer: response.body)
             let json = text.isEmpty ? JSONValue.null : (try? JSONValue.parse(text)) ?? .null
@@ -81,10 +87,17 @@ struct API {
 
 /// Runs `body` against an application built from `config` exactly as `talos serve` builds it.
 func withAPI<T>(
-    _ config: TalosConfig = testConfig(), mode: ServerMode = .all, clock: ManualClock = ManualClock(),
+    _ config: TalosConfig = testConfig(),
+    mode: ServerMode = .all,
+    clock: ManualClock = ManualClock(),
     _ body: @escaping @Sendable (API) async throws -> T
 ) async throws -> T {
     let app = try await buildApplication(
-        config: config, registry: .builtIn, mode: mode, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, clock: clock)
+        config: config,
+        registry: .builtIn,
+        mode: mode,
+        logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+        clock: clock
+    )
     return try await app.test(.router) { client in try await body(API(client: client)) }
 }

@@ -9,7 +9,11 @@ import Testing
     @Test func everyErrorUsesTheEnvelope() async throws {
         try await withAPI { api async throws in
             let reply = try await api.send(
-                .post, "/v2alpha1/admin/issuedApiKeys", "{not json", headers: [HTTPField.Name("X-Request-ID")!: "req.1:a-b"])
+                .post,
+                "/v2alpha1/admin/issuedApiKeys",
+                "{not json",
+                headers: [HTTPField.Name("X-Request-ID")!: "req.1:a-b"]
+            )
             #expect(reply.status == 400)
             #expect(reply.headers[HTTPField.Name("X-Request-ID")!] == "req.1:a-b")
             let error = try #require(reply.json["error"])
@@ -18,7 +22,11 @@ import Testing
             #expect(error["details"]?[0]?["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
             #expect(error["details"]?[0]?["reason"] == "MALFORMED_REQUEST")
             #expect(error["details"]?[0]?["domain"] == "www.ory.com/talos")
-            #expect(error["details"]?[1] == ["@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": "req.1:a-b"])
+            #expect(
+                error["details"]?[1] == [
+                    "@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": "req.1:a-b",
+                ]
+            )
         }
     }
 
@@ -91,7 +99,10 @@ import Testing
             let admin = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys")
             #expect(admin.status == 501 && admin.reason == "UNIMPLEMENTED")
             #expect(admin.message == "method not available in this server mode")
-            let own = try await api.post("/v2alpha1/apiKeys:selfRevoke", ["credential": "x", "reason": "REVOCATION_REASON_SUPERSEDED"])
+            let own = try await api.post(
+                "/v2alpha1/apiKeys:selfRevoke",
+                ["credential": "x", "reason": "REVOCATION_REASON_SUPERSEDED"]
+            )
             #expect(own.status == 404)
             #expect(try await api.send(.get, "/health/alive").status == 200)
         }
@@ -133,7 +144,8 @@ import Testing
         let database = temporaryDatabase()
         let token = try await withAPI(testConfig(database: database)) { api async throws in
             for _ in 0..<3 { _ = try await api.issue() }
-            return try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_size=1").json["next_page_token"]?.stringValue ?? ""
+            return try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?page_size=1").json["next_page_token"]?
+                .stringValue ?? ""
         }
         var rotated = testConfig(database: database)
         rotated.hmacSecret = newSecret

@@ -13,7 +13,9 @@ import Testing
         let key = crypto.hmacSHA256Key(Array(CryptoConformance.vectorSecret.utf8))
         let expected = key.authenticate(Array("message".utf8))
         let results = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<8 { group.addTask { (0..<500).allSatisfy { _ in key.authenticate(Array("message".utf8)) == expected } } }
+            for _ in 0..<8 {
+                group.addTask { (0..<500).allSatisfy { _ in key.authenticate(Array("message".utf8)) == expected } }
+            }
             return await group.reduce(true) { $0 && $1 }
         }
         #expect(results)

@@ -14,14 +14,23 @@ enum TestPostgres {
 
     /// A new, empty database on the test server; returns its DSN.
     static func freshDatabase() async throws -> String {
-        let base = try #require(dsn, "TALOS_TEST_POSTGRES_DSN is not set: CI must start PostgreSQL (scripts/postgres.sh)")
+        let base = try #require(
+            dsn,
+            "TALOS_TEST_POSTGRES_DSN is not set: CI must start PostgreSQL (scripts/postgres.sh)"
+        )
         let name = "talos_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
         var components = try #require(URLComponents(string: base))
         let client = PostgresClient(
             configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            backgroundLogger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                host: components.host ?? "127.0.0.1",
+                port: components.port ?? 5432,
+                username: components.user ?? "postgres",
+                password: components.password,
+                database: String(components.path.dropFirst()),
+                tls: .disable
+            ),
+            backgroundLogger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
@@ -82,7 +91,9 @@ struct PostgresMigrationTests {
     }
 
     @Test func unreachableDatabaseIsUnavailableNotAHang() async throws {
-        let handle = try await TestPostgres.open("postgres://talos:talos@127.0.0.1:1/talos?sslmode=disable&connect_timeout=1")
+        let handle = try await TestPostgres.open(
+            "postgres://talos:talos@127.0.0.1:1/talos?sslmode=disable&connect_timeout=1"
+        )
         let started = ContinuousClock.now
         _ = try await handle.withServices { handle in
             await #expect(throws: StorageError.unavailable("")) { try await handle.storage.checkHealth() }

@@ -47,7 +47,9 @@ func openMigratedSQLite() async throws -> StorageHandle {
     }
 
     @Test func aDSNWithoutPathIsAConfigError() async {
-        await #expect(throws: ConfigError.self) { _ = try await StorageBackend.sqlite.open("sqlite://", Logger(label: "t")) }
+        await #expect(throws: ConfigError.self) {
+            _ = try await StorageBackend.sqlite.open("sqlite://", Logger(label: "t"))
+        }
     }
 
     @Test func anUnreachableFileIsUnavailable() async {
@@ -67,8 +69,12 @@ func openMigratedSQLite() async throws -> StorageHandle {
         config.issuer = "https://api.example.com"
         config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
         let service = KeyService(
-            storage: storage, crypto: crypto, settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
-            clock: ManualClock(), logger: Logger(label: "test"))
+            storage: storage,
+            crypto: crypto,
+            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            clock: ManualClock(),
+            logger: Logger(label: "test")
+        )
         let nid = UUIDText.nilUUID
         var request = IssueKeyRequest()
         request.attributes.name = .value("n")
@@ -78,7 +84,9 @@ func openMigratedSQLite() async throws -> StorageHandle {
         let writesAfterIssue = storage.writes
         var generator = SystemRandomNumberGenerator()
         for index in 0..<300 {
-            let random = (0..<(8 + index % 40)).map { _ in Character(UnicodeScalar(UInt8.random(in: 33...126, using: &generator))) }
+            let random = (0..<(8 + index % 40)).map { _ in
+                Character(UnicodeScalar(UInt8.random(in: 33...126, using: &generator)))
+            }
             for credential in [String(random), "ory_ak_v1_" + String(random), String(secret.dropLast()) + "x"] {
                 await #expect(throws: TalosError.self) {
                     try await service.selfRevoke(credential: credential, reason: .keyCompromise, nid: nid)

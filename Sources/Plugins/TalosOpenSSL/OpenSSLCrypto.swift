@@ -44,7 +44,9 @@ public final class OpenSSLCrypto: CryptoBackend {
     }
 
     public func chaCha20Poly1305Seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8]) throws -> [UInt8] {
-        guard key.count == 32, nonce.count == 12 else { throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce") }
+        guard key.count == 32, nonce.count == 12 else {
+            throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce")
+        }
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError("OpenSSL: out of memory") }
         defer { EVP_CIPHER_CTX_free(context) }
         var output = [UInt8](repeating: 0, count: plaintext.count + 16)
@@ -64,7 +66,9 @@ public final class OpenSSLCrypto: CryptoBackend {
     }
 
     public func chaCha20Poly1305Open(key: [UInt8], nonce: [UInt8], sealed: [UInt8]) throws -> [UInt8]? {
-        guard key.count == 32, nonce.count == 12 else { throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce") }
+        guard key.count == 32, nonce.count == 12 else {
+            throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce")
+        }
         guard sealed.count >= 16 else { return nil }
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError("OpenSSL: out of memory") }
         defer { EVP_CIPHER_CTX_free(context) }

@@ -23,9 +23,25 @@ extension OpenSSLCrypto {
     }
 
     public func rsaSigningKey(_ c: RSAKeyComponents) throws -> any SigningKey {
-        guard let key = talos_rsa_from_components(
-            c.n, c.n.count, c.e, c.e.count, c.d, c.d.count, c.p, c.p.count, c.q, c.q.count, c.dp, c.dp.count,
-            c.dq, c.dq.count, c.qi, c.qi.count)
+        guard
+            let key = talos_rsa_from_components(
+                c.n,
+                c.n.count,
+                c.e,
+                c.e.count,
+                c.d,
+                c.d.count,
+                c.p,
+                c.p.count,
+                c.q,
+                c.q.count,
+                c.dp,
+                c.dp.count,
+                c.dq,
+                c.dq.count,
+                c.qi,
+                c.qi.count
+            )
         else { throw CryptoError("OpenSSL: invalid RSA private key") }
         guard EVP_PKEY_get_bits(key) >= 2048 else {
             EVP_PKEY_free(key)
@@ -37,7 +53,23 @@ extension OpenSSLCrypto {
     public func rsaVerifyingKey(modulus: [UInt8], exponent: [UInt8]) throws -> any VerifyingKey {
         guard !modulus.isEmpty, !exponent.isEmpty,
             let key = talos_rsa_from_components(
-                modulus, modulus.count, exponent, exponent.count, nil, 0, nil, 0, nil, 0, nil, 0, nil, 0, nil, 0)
+                modulus,
+                modulus.count,
+                exponent,
+                exponent.count,
+                nil,
+                0,
+                nil,
+                0,
+                nil,
+                0,
+                nil,
+                0,
+                nil,
+                0,
+                nil,
+                0
+            )
         else { throw CryptoError("OpenSSL: invalid RSA public key") }
         return OpenSSLVerifyingKey(key: PKey(key, digest: true))
     }
@@ -54,8 +86,15 @@ extension OpenSSLCrypto {
             return Array(buffer.prefix(Int(length)))
         }
         return RSAKeyComponents(
-            n: try component(0), e: try component(1), d: try component(2), p: try component(3), q: try component(4),
-            dp: try component(5), dq: try component(6), qi: try component(7))
+            n: try component(0),
+            e: try component(1),
+            d: try component(2),
+            p: try component(3),
+            q: try component(4),
+            dp: try component(5),
+            dq: try component(6),
+            qi: try component(7)
+        )
     }
 }
 

@@ -58,7 +58,10 @@ enum PostgresDSN {
             case "max_conn_idle_time", "pool_max_conn_idle_time": options.connectionIdleTimeout = try duration()
             case "max_conn_lifetime", "pool_max_conn_lifetime":
                 _ = try duration()
-                logger.debug("db.dsn: connection lifetime is not enforced by this driver", metadata: ["parameter": "\(item.name)"])
+                logger.debug(
+                    "db.dsn: connection lifetime is not enforced by this driver",
+                    metadata: ["parameter": "\(item.name)"]
+                )
             case "sslmode":
                 switch value {
                 case "disable": tls = .disable
@@ -71,7 +74,9 @@ enum PostgresDSN {
                 default: throw ConfigError("db.dsn: unsupported sslmode \"\(value)\"")
                 }
             case "connect_timeout":
-                guard let seconds = Int(value), seconds > 0 else { throw ConfigError("db.dsn: connect_timeout must be seconds") }
+                guard let seconds = Int(value), seconds > 0 else {
+                    throw ConfigError("db.dsn: connect_timeout must be seconds")
+                }
                 options.connectTimeout = .seconds(seconds)
             default:
                 logger.warning("db.dsn: ignoring unknown parameter", metadata: ["parameter": "\(item.name)"])
@@ -87,7 +92,13 @@ enum PostgresDSN {
             ("statement_timeout", "4500"), ("lock_timeout", "4000"), ("idle_in_transaction_session_timeout", "30000"),
         ]
         var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: password, database: database, tls: tls)
+            host: host,
+            port: components.port ?? 5432,
+            username: user,
+            password: password,
+            database: database,
+            tls: tls
+        )
         configuration.options = options
         return configuration
     }

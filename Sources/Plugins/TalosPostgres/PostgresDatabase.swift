@@ -12,7 +12,9 @@ struct PostgresDatabase: Sendable {
 
     /// Runs `body` on a leased connection. Failing to get a connection in time is `unavailable` (the database is
     /// down or unreachable); running out of time afterwards is `timeout`.
-    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let leased = Leased()
         let deadline = self.deadline
         let client = self.client
@@ -39,7 +41,9 @@ struct PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in a transaction (rolled back when it throws).
-    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withTransaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let logger = self.logger
         return try await withConnection { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
@@ -54,7 +58,9 @@ struct PostgresDatabase: Sendable {
     static func translate(_ error: any Error) -> any Error {
         if let error = error as? StorageError { return error }
         if let error = error as? PostgresTransactionError {
-            return translate(error.closureError ?? error.rollbackError ?? error.commitError ?? error.beginError ?? error)
+            return translate(
+                error.closureError ?? error.rollbackError ?? error.commitError ?? error.beginError ?? error
+            )
         }
         guard let error = error as? PSQLError else { return error }
         switch error.code {

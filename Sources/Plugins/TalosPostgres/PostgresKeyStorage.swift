@@ -32,7 +32,8 @@ struct PostgresKeyStorage: KeyStorage {
         return binds
     }
 
-    static let insertSQL = "INSERT INTO api_keys (\(columns)) VALUES (" + (1...19).map { "$\($0)" }.joined(separator: ", ") + ")"
+    static let insertSQL =
+        "INSERT INTO api_keys (\(columns)) VALUES (" + (1...19).map { "$\($0)" }.joined(separator: ", ") + ")"
 
     static let updateSQL = """
         UPDATE api_keys SET name = $4, actor_id = $5, scopes = $6, status = $7, create_time = $8, update_time = $9, \
@@ -52,11 +53,25 @@ struct PostgresKeyStorage: KeyStorage {
             }
         }
         return try KeyRow(
-            nid: value(0), kind: value(1), keyID: value(2), name: value(3), actorID: value(4), scopes: value(5),
-            status: Int64(value(6, as: Int16.self)), createTime: value(7), updateTime: value(8), expireTime: value(9),
-            lastUsedTime: value(10), metadata: value(11), rateLimitQuota: value(12), rateLimitWindow: value(13),
-            allowedCIDRs: value(14), revocationReason: value(15, as: Int16?.self).map(Int64.init),
-            revocationDescription: value(16), visibility: Int64(value(17, as: Int16.self)), requestID: value(18)
+            nid: value(0),
+            kind: value(1),
+            keyID: value(2),
+            name: value(3),
+            actorID: value(4),
+            scopes: value(5),
+            status: Int64(value(6, as: Int16.self)),
+            createTime: value(7),
+            updateTime: value(8),
+            expireTime: value(9),
+            lastUsedTime: value(10),
+            metadata: value(11),
+            rateLimitQuota: value(12),
+            rateLimitWindow: value(13),
+            allowedCIDRs: value(14),
+            revocationReason: value(15, as: Int16?.self).map(Int64.init),
+            revocationDescription: value(16),
+            visibility: Int64(value(17, as: Int16.self)),
+            requestID: value(18)
         ).decode()
     }
 
@@ -66,22 +81,33 @@ struct PostgresKeyStorage: KeyStorage {
         return keys
     }
 
-    static func fetchOne(_ connection: PostgresConnection, kind: KeyKind, nid: String, keyID: String, lock: Bool)
+    static func fetchOne(
+        _ connection: PostgresConnection,
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        lock: Bool
+    )
         async throws -> APIKey?
     {
         var binds = PostgresBindings(capacity: 3)
         binds.append(nid)
         binds.append(kind.rawValue)
         binds.append(keyID)
-        let sql = "SELECT \(columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3" + (lock ? " FOR UPDATE" : "")
-        return try await keys(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: connection.logger)).first
+        let sql =
+            "SELECT \(columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3" + (lock ? " FOR UPDATE" : "")
+        return try await keys(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: connection.logger))
+            .first
     }
 
     func insert(_ key: APIKey) async throws -> InsertOutcome {
         let binds = try Self.bindings(key)
         do {
             try await database.withConnection { connection in
-                _ = try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds), logger: connection.logger)
+                _ = try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds),
+                    logger: connection.logger
+                )
             }
             return .created(key)
         } catch let error as StorageError where error.isDuplicate && error.detail.contains("request_id") {
@@ -95,11 +121,18 @@ struct PostgresKeyStorage: KeyStorage {
     func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {
         guard !keys.isEmpty else { return [] }
         // Sorted by key id so concurrent batches take row locks in one order (no deadlock).
-        let statements = try keys.sorted { $0.keyID < $1.keyID }.map { PostgresQuery(unsafeSQL: Self.insertSQL + " ON CONFLICT (nid, kind, key_id) DO NOTHING RETURNING key_id", binds: try Self.bindings($0)) }
+        let statements = try keys.sorted { $0.keyID < $1.keyID }.map {
+            PostgresQuery(
+                unsafeSQL: Self.insertSQL + " ON CONFLICT (nid, kind, key_id) DO NOTHING RETURNING key_id",
+                binds: try Self.bindings($0)
+            )
+        }
         return try await database.withTransaction { connection in
             var inserted = Set<String>()
             for statement in statements {
-                for try await keyID in try await connection.query(statement, logger: connection.logger).decode(String.self) {
+                for try await keyID in try await connection.query(statement, logger: connection.logger).decode(
+                    String.self
+                ) {
                     inserted.insert(keyID)
                 }
             }
@@ -110,7 +143,8 @@ struct PostgresKeyStorage: KeyStorage {
     /// The verification lookup, prepared once per connection: parsing and planning cost Postgres more than the
     /// lookup itself.
     struct FetchByID: PostgresPreparedStatement {
-        static let sql = "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3"
+        static let sql =
+            "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = $3"
         let nid: String
         let kind: String
         let keyID: String
@@ -128,7 +162,8 @@ struct PostgresKeyStorage: KeyStorage {
 
     /// Batch verification's lookup (`key_id = ANY($3)`), prepared once per connection.
     struct FetchByIDs: PostgresPreparedStatement {
-        static let sql = "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = ANY($3)"
+        static let sql =
+            "SELECT \(PostgresKeyStorage.columns) FROM api_keys WHERE nid = $1 AND kind = $2 AND key_id = ANY($3)"
         let nid: String
         let kind: String
         let keyIDs: [String]
@@ -147,8 +182,9 @@ struct PostgresKeyStorage: KeyStorage {
     func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
         try await database.withConnection { connection in
             for try await key in try await connection.execute(
-                FetchByID(nid: nid, kind: kind.rawValue, keyID: keyID), logger: connection.logger)
-            {
+                FetchByID(nid: nid, kind: kind.rawValue, keyID: keyID),
+                logger: connection.logger
+            ) {
                 return key
             }
             return nil
@@ -160,7 +196,8 @@ struct PostgresKeyStorage: KeyStorage {
             try await Self.keys(
                 connection.query(
                     "SELECT \(unescaped: Self.columns) FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND request_id = \(requestID)",
-                    logger: connection.logger)
+                    logger: connection.logger
+                )
             ).first
         }
     }
@@ -171,8 +208,9 @@ struct PostgresKeyStorage: KeyStorage {
         return try await database.withConnection { connection in
             var keys: [APIKey] = []
             for try await key in try await connection.execute(
-                FetchByIDs(nid: nid, kind: kind.rawValue, keyIDs: keyIDs), logger: connection.logger)
-            {
+                FetchByIDs(nid: nid, kind: kind.rawValue, keyIDs: keyIDs),
+                logger: connection.logger
+            ) {
                 keys.append(key)
             }
             return keys
@@ -191,9 +229,11 @@ struct PostgresKeyStorage: KeyStorage {
         if let actorID = query.actorID { sql += " AND actor_id = \(try bind(actorID))" }
         switch query.status {
         case .active?:
-            sql += " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND (expire_time IS NULL OR expire_time > \(try bind(query.now.microseconds)))"
+            sql +=
+                " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND (expire_time IS NULL OR expire_time > \(try bind(query.now.microseconds)))"
         case .expired?:
-            sql += " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND expire_time <= \(try bind(query.now.microseconds))"
+            sql +=
+                " AND status = \(try bind(Int16(KeyStatus.active.rawValue))) AND expire_time <= \(try bind(query.now.microseconds))"
         case .revoked?:
             sql += " AND status = \(try bind(Int16(KeyStatus.revoked.rawValue)))"
         default: break
@@ -207,39 +247,50 @@ struct PostgresKeyStorage: KeyStorage {
     }
 
     func modify(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> APIKey
     ) async throws -> APIKey? {
         try await withoutActuallyEscaping(transform) { transform in
             let transform = UnsafeTransfer(transform)
             return try await database.withTransaction { connection in
-                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true) else {
+                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true)
+                else {
                     return nil
                 }
                 let updated = try transform.value(key)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(updated)), logger: connection.logger)
+                    PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(updated)),
+                    logger: connection.logger
+                )
                 return updated
             }
         }
     }
 
     func replace(
-        kind: KeyKind, nid: String, keyID: String,
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
         _ transform: @Sendable (APIKey) throws -> Replacement
     ) async throws -> Replacement? {
         try await withoutActuallyEscaping(transform) { transform in
             let transform = UnsafeTransfer(transform)
             return try await database.withTransaction { connection in
-                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true) else {
+                guard let key = try await Self.fetchOne(connection, kind: kind, nid: nid, keyID: keyID, lock: true)
+                else {
                     return nil
                 }
                 let result = try transform.value(key)
                 try await connection.query(
                     PostgresQuery(unsafeSQL: Self.insertSQL, binds: try Self.bindings(result.replacement)),
-                    logger: connection.logger)
+                    logger: connection.logger
+                )
                 try await connection.query(
                     PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(result.retired)),
-                    logger: connection.logger)
+                    logger: connection.logger
+                )
                 return result
             }
         }
@@ -254,7 +305,8 @@ struct PostgresKeyStorage: KeyStorage {
                     UPDATE api_keys SET last_used_time = GREATEST(COALESCE(last_used_time, 0), \(entry.usedAt.microseconds)) \
                     WHERE nid = \(entry.nid) AND kind = \(entry.kind.rawValue) AND key_id = \(entry.keyID)
                     """,
-                    logger: connection.logger)
+                    logger: connection.logger
+                )
             }
         }
     }
@@ -263,7 +315,8 @@ struct PostgresKeyStorage: KeyStorage {
         try await database.withConnection { connection in
             let rows = try await connection.query(
                 "DELETE FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND key_id = \(keyID) RETURNING key_id",
-                logger: connection.logger)
+                logger: connection.logger
+            )
             var deleted = false
             for try await _ in rows { deleted = true }
             return deleted
@@ -277,7 +330,8 @@ struct PostgresKeyStorage: KeyStorage {
                 SELECT COUNT(*) FROM api_keys WHERE nid = \(nid) AND status = \(Int16(KeyStatus.active.rawValue)) \
                 AND (expire_time IS NULL OR expire_time > \(now.microseconds))
                 """,
-                logger: connection.logger)
+                logger: connection.logger
+            )
             for try await count in rows.decode(Int64.self) { return Int(count) }
             return 0
         }

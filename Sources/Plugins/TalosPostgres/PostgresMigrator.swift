@@ -12,7 +12,8 @@ struct PostgresMigration: Sendable {
 /// The Postgres schema, oldest first: the same versions and names as the SQLite set, in Postgres SQL.
 let postgresMigrations: [PostgresMigration] = [
     PostgresMigration(
-        version: 1, name: "create_api_keys",
+        version: 1,
+        name: "create_api_keys",
         up: [
             """
             CREATE TABLE api_keys (
@@ -42,7 +43,8 @@ let postgresMigrations: [PostgresMigration] = [
         down: ["DROP TABLE api_keys"]
     ),
     PostgresMigration(
-        version: 2, name: "api_keys_indexes",
+        version: 2,
+        name: "api_keys_indexes",
         up: [
             "CREATE UNIQUE INDEX api_keys_request_id ON api_keys (nid, kind, request_id) WHERE request_id IS NOT NULL",
             "CREATE INDEX api_keys_actor ON api_keys (nid, kind, actor_id, key_id)",
@@ -64,12 +66,16 @@ struct PostgresMigrator: SchemaMigrator {
     private static func ensureTable(_ connection: PostgresConnection) async throws {
         try await connection.query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)",
-            logger: connection.logger)
+            logger: connection.logger
+        )
     }
 
     private static func state(_ connection: PostgresConnection) async throws -> (version: Int, dirty: Bool) {
         try await ensureTable(connection)
-        let rows = try await connection.query("SELECT version, dirty FROM schema_migrations LIMIT 1", logger: connection.logger)
+        let rows = try await connection.query(
+            "SELECT version, dirty FROM schema_migrations LIMIT 1",
+            logger: connection.logger
+        )
         for try await (version, dirty) in rows.decode((Int64, Bool).self) { return (Int(version), dirty) }
         return (0, false)
     }
@@ -77,11 +83,15 @@ struct PostgresMigrator: SchemaMigrator {
     private static func record(_ connection: PostgresConnection, version: Int, dirty: Bool) async throws {
         try await connection.query("DELETE FROM schema_migrations", logger: connection.logger)
         try await connection.query(
-            "INSERT INTO schema_migrations (version, dirty) VALUES (\(Int64(version)), \(dirty))", logger: connection.logger)
+            "INSERT INTO schema_migrations (version, dirty) VALUES (\(Int64(version)), \(dirty))",
+            logger: connection.logger
+        )
     }
 
     /// Runs `body` holding the migration lock on one connection.
-    private func locked<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func locked<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         var database = self.database
         database.deadline = .seconds(300)
         return try await database.withConnection { connection in
@@ -103,7 +113,9 @@ struct PostgresMigrator: SchemaMigrator {
             let (version, dirty) = try await Self.state(connection)
             return MigrationStatus(
                 entries: migrations.map { .init(version: $0.version, name: $0.name, applied: $0.version <= version) },
-                currentVersion: version, dirty: dirty)
+                currentVersion: version,
+                dirty: dirty
+            )
         }
     }
 
@@ -113,7 +125,13 @@ struct PostgresMigrator: SchemaMigrator {
             var applied: [Int] = []
             for migration in migrations {
                 if let steps, applied.count >= steps { break }
-                if try await Self.run(migration, migration.up, connection, expecting: migration.version - 1, to: migration.version) {
+                if try await Self.run(
+                    migration,
+                    migration.up,
+                    connection,
+                    expecting: migration.version - 1,
+                    to: migration.version
+                ) {
                     applied.append(migration.version)
                 }
             }
@@ -126,7 +144,13 @@ struct PostgresMigrator: SchemaMigrator {
         return try await locked { connection in
             var reverted: [Int] = []
             for migration in migrations.reversed() where reverted.count < steps {
-                if try await Self.run(migration, migration.down, connection, expecting: migration.version, to: migration.version - 1) {
+                if try await Self.run(
+                    migration,
+                    migration.down,
+                    connection,
+                    expecting: migration.version,
+                    to: migration.version - 1
+                ) {
                     reverted.append(migration.version)
                 }
             }
@@ -137,12 +161,17 @@ struct PostgresMigrator: SchemaMigrator {
     /// Applies one migration when the recorded version is `expected`: the dirty mark is committed first, then the
     /// statements and the clean new version commit together. A failure leaves the dirty mark (spec §10.2).
     private static func run(
-        _ migration: PostgresMigration, _ statements: [String], _ connection: PostgresConnection,
-        expecting expected: Int, to target: Int
+        _ migration: PostgresMigration,
+        _ statements: [String],
+        _ connection: PostgresConnection,
+        expecting expected: Int,
+        to target: Int
     ) async throws -> Bool {
         let (version, dirty) = try await state(connection)
         if dirty {
-            throw StorageError.migration("database is dirty at version \(version); fix it and run \"talos migrate force VERSION\"")
+            throw StorageError.migration(
+                "database is dirty at version \(version); fix it and run \"talos migrate force VERSION\""
+            )
         }
         guard version == expected else { return false }
         try await record(connection, version: target, dirty: true)
@@ -155,7 +184,8 @@ struct PostgresMigrator: SchemaMigrator {
             }
         } catch {
             throw StorageError.migration(
-                "migration \(migration.version) \(migration.name) failed: \(PostgresDatabase.translate(error))")
+                "migration \(migration.version) \(migration.name) failed: \(PostgresDatabase.translate(error))"
+            )
         }
         return true
     }

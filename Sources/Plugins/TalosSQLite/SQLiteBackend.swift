@@ -1,13 +1,15 @@
 internal import GRDB
-public import TalosCore
 import Logging
+public import TalosCore
 
 extension StorageBackend {
     /// SQLite through GRDB: `sqlite://<path>` (WAL, one writer) or `sqlite://:memory:`.
     public static let sqlite = StorageBackend(name: "sqlite", schemes: ["sqlite", "sqlite3"]) { dsn, logger in
         let storage = try SQLiteKeyStorage(dsn: dsn, logger: logger)
         return StorageHandle(
-            storage: storage, migrator: SQLiteMigrator(writer: storage.writer), migratesAutomatically: true,
+            storage: storage,
+            migrator: SQLiteMigrator(writer: storage.writer),
+            migratesAutomatically: true,
             shutdown: { try? storage.writer.close() }
         )
     }

@@ -13,7 +13,8 @@ final class SQLiteKeyStorage: KeyStorage {
         configuration.busyMode = .timeout(5)
         configuration.label = "talos"
         do {
-            writer = path == ":memory:"
+            writer =
+                path == ":memory:"
                 ? try DatabaseQueue(configuration: configuration)
                 : try DatabasePool(path: path, configuration: configuration)
         } catch {
@@ -55,7 +56,9 @@ final class SQLiteKeyStorage: KeyStorage {
         return try await write { db in
             var inserted = Set<String>()
             let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO api_keys (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                sql:
+                    "INSERT OR IGNORE INTO api_keys (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
             for key in keys {
                 try statement.execute(arguments: StatementArguments(Self.row(key)))
                 if db.changesCount > 0 { inserted.insert(key.keyID) }
@@ -107,11 +110,25 @@ final class SQLiteKeyStorage: KeyStorage {
             return raw.isNull ? nil : try value(index) as T
         }
         return try KeyRow(
-            nid: value(0), kind: value(1), keyID: value(2), name: value(3), actorID: value(4), scopes: value(5),
-            status: value(6), createTime: value(7), updateTime: value(8), expireTime: optional(9),
-            lastUsedTime: optional(10), metadata: value(11), rateLimitQuota: optional(12), rateLimitWindow: optional(13),
-            allowedCIDRs: value(14), revocationReason: optional(15), revocationDescription: optional(16),
-            visibility: value(17), requestID: optional(18)
+            nid: value(0),
+            kind: value(1),
+            keyID: value(2),
+            name: value(3),
+            actorID: value(4),
+            scopes: value(5),
+            status: value(6),
+            createTime: value(7),
+            updateTime: value(8),
+            expireTime: optional(9),
+            lastUsedTime: optional(10),
+            metadata: value(11),
+            rateLimitQuota: optional(12),
+            rateLimitWindow: optional(13),
+            allowedCIDRs: value(14),
+            revocationReason: optional(15),
+            revocationDescription: optional(16),
+            visibility: value(17),
+            requestID: optional(18)
         ).decode()
     }
 
@@ -129,7 +146,8 @@ final class SQLiteKeyStorage: KeyStorage {
     func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
         try read { db in
             try Row.fetchOne(
-                db, sql: "SELECT \(Self.columns) FROM api_keys WHERE nid = ? AND kind = ? AND request_id = ?",
+                db,
+                sql: "SELECT \(Self.columns) FROM api_keys WHERE nid = ? AND kind = ? AND request_id = ?",
                 arguments: [nid, kind.rawValue, requestID]
             ).map(Self.decode)
         }
@@ -181,7 +199,10 @@ final class SQLiteKeyStorage: KeyStorage {
     }
 
     func modify(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> APIKey
     ) async throws -> APIKey? {
         try await withoutActuallyEscaping(transform) { transform in
             let transform = UncheckedSendable(transform)
@@ -195,7 +216,9 @@ final class SQLiteKeyStorage: KeyStorage {
     }
 
     func replace(
-        kind: KeyKind, nid: String, keyID: String,
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
         _ transform: @Sendable (APIKey) throws -> Replacement
     ) async throws -> Replacement? {
         try await withoutActuallyEscaping(transform) { transform in
@@ -217,9 +240,12 @@ final class SQLiteKeyStorage: KeyStorage {
                 sql: """
                     UPDATE api_keys SET last_used_time = MAX(COALESCE(last_used_time, 0), ?) \
                     WHERE nid = ? AND kind = ? AND key_id = ?
-                    """)
+                    """
+            )
             for entry in entries {
-                try statement.execute(arguments: [entry.usedAt.microseconds, entry.nid, entry.kind.rawValue, entry.keyID])
+                try statement.execute(arguments: [
+                    entry.usedAt.microseconds, entry.nid, entry.kind.rawValue, entry.keyID,
+                ])
             }
         }
     }
@@ -227,7 +253,9 @@ final class SQLiteKeyStorage: KeyStorage {
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         try await write { db in
             try db.execute(
-                sql: "DELETE FROM api_keys WHERE nid = ? AND kind = ? AND key_id = ?", arguments: [nid, kind.rawValue, keyID])
+                sql: "DELETE FROM api_keys WHERE nid = ? AND kind = ? AND key_id = ?",
+                arguments: [nid, kind.rawValue, keyID]
+            )
             return db.changesCount > 0
         }
     }
@@ -236,7 +264,8 @@ final class SQLiteKeyStorage: KeyStorage {
         try read { db in
             try Int.fetchOne(
                 db,
-                sql: "SELECT COUNT(*) FROM api_keys WHERE nid = ? AND status = ? AND (expire_time IS NULL OR expire_time > ?)",
+                sql:
+                    "SELECT COUNT(*) FROM api_keys WHERE nid = ? AND status = ? AND (expire_time IS NULL OR expire_time > ?)",
                 arguments: [nid, KeyStatus.active.rawValue, now.microseconds]
             ) ?? 0
         }

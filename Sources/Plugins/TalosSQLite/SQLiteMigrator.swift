@@ -12,7 +12,8 @@ struct SQLiteMigration: Sendable {
 /// The SQLite schema, oldest first. Never edit a released migration; append a new one.
 let sqliteMigrations: [SQLiteMigration] = [
     SQLiteMigration(
-        version: 1, name: "create_api_keys",
+        version: 1,
+        name: "create_api_keys",
         up: """
             CREATE TABLE api_keys (
                 nid TEXT NOT NULL,
@@ -40,7 +41,8 @@ let sqliteMigrations: [SQLiteMigration] = [
         down: "DROP TABLE api_keys;"
     ),
     SQLiteMigration(
-        version: 2, name: "api_keys_indexes",
+        version: 2,
+        name: "api_keys_indexes",
         up: """
             CREATE UNIQUE INDEX api_keys_request_id ON api_keys (nid, kind, request_id) WHERE request_id IS NOT NULL;
             CREATE INDEX api_keys_actor ON api_keys (nid, kind, actor_id, key_id);
@@ -60,7 +62,9 @@ struct SQLiteMigrator: SchemaMigrator {
     var migrations: [SQLiteMigration] = sqliteMigrations
 
     private func state(_ db: Database) throws -> (version: Int, dirty: Bool) {
-        try db.execute(sql: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL, dirty INTEGER NOT NULL)")
+        try db.execute(
+            sql: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL, dirty INTEGER NOT NULL)"
+        )
         guard let row = try Row.fetchOne(db, sql: "SELECT version, dirty FROM schema_migrations LIMIT 1") else {
             return (0, false)
         }
@@ -69,7 +73,10 @@ struct SQLiteMigrator: SchemaMigrator {
 
     private func record(_ db: Database, version: Int, dirty: Bool) throws {
         try db.execute(sql: "DELETE FROM schema_migrations")
-        try db.execute(sql: "INSERT INTO schema_migrations (version, dirty) VALUES (?, ?)", arguments: [version, dirty])
+        try db.execute(
+            sql: "INSERT INTO schema_migrations (version, dirty) VALUES (?, ?)",
+            arguments: [version, dirty]
+        )
     }
 
     func status() async throws -> MigrationStatus {
@@ -77,7 +84,9 @@ struct SQLiteMigrator: SchemaMigrator {
             let (version, dirty) = try await writer.write { db in try state(db) }
             return MigrationStatus(
                 entries: migrations.map { .init(version: $0.version, name: $0.name, applied: $0.version <= version) },
-                currentVersion: version, dirty: dirty)
+                currentVersion: version,
+                dirty: dirty
+            )
         } catch {
             throw translate(error)
         }
@@ -87,7 +96,12 @@ struct SQLiteMigrator: SchemaMigrator {
         var applied: [Int] = []
         for migration in migrations {
             if let steps, applied.count >= steps { break }
-            let ran = try await run(migration, sql: migration.up, expecting: migration.version - 1, to: migration.version)
+            let ran = try await run(
+                migration,
+                sql: migration.up,
+                expecting: migration.version - 1,
+                to: migration.version
+            )
             if ran { applied.append(migration.version) }
         }
         return applied
@@ -96,7 +110,12 @@ struct SQLiteMigrator: SchemaMigrator {
     func down(steps: Int) async throws -> [Int] {
         var reverted: [Int] = []
         for migration in migrations.reversed() where reverted.count < steps {
-            let ran = try await run(migration, sql: migration.down, expecting: migration.version, to: migration.version - 1)
+            let ran = try await run(
+                migration,
+                sql: migration.down,
+                expecting: migration.version,
+                to: migration.version - 1
+            )
             if ran { reverted.append(migration.version) }
         }
         return reverted
@@ -104,10 +123,19 @@ struct SQLiteMigrator: SchemaMigrator {
 
     /// Runs one migration when the recorded version is `expected`: marks the state dirty, then applies the SQL and
     /// the new version in one transaction. A failure leaves the dirty mark behind (spec §10.2).
-    private func run(_ migration: SQLiteMigration, sql: String, expecting expected: Int, to target: Int) async throws -> Bool {
+    private func run(
+        _ migration: SQLiteMigration,
+        sql: String,
+        expecting expected: Int,
+        to target: Int
+    ) async throws -> Bool {
         do {
             let (version, dirty) = try await writer.write { db in try state(db) }
-            if dirty { throw StorageError.migration("database is dirty at version \(version); fix it and run \"talos migrate force VERSION\"") }
+            if dirty {
+                throw StorageError.migration(
+                    "database is dirty at version \(version); fix it and run \"talos migrate force VERSION\""
+                )
+            }
             guard version == expected else { return false }
             try await writer.write { db in try record(db, version: target, dirty: true) }
             do {
@@ -116,7 +144,9 @@ struct SQLiteMigrator: SchemaMigrator {
                     try record(db, version: target, dirty: false)
                 }
             } catch {
-                throw StorageError.migration("migration \(migration.version) \(migration.name) failed: \(translate(error))")
+                throw StorageError.migration(
+                    "migration \(migration.version) \(migration.name) failed: \(translate(error))"
+                )
             }
             return true
         } catch let error as StorageError {

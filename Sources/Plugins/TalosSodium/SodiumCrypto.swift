@@ -33,7 +33,9 @@ public struct SodiumCrypto: CryptoBackend {
         var state = crypto_hash_sha512_state()
         crypto_hash_sha512_init(&state)
         withUnsafeMutableBytes(of: &state.state) { words in
-            for (index, value) in Self.sha512_256IV.enumerated() { words.storeBytes(of: value, toByteOffset: index * 8, as: UInt64.self) }
+            for (index, value) in Self.sha512_256IV.enumerated() {
+                words.storeBytes(of: value, toByteOffset: index * 8, as: UInt64.self)
+            }
         }
         crypto_hash_sha512_update(&state, data, UInt64(data.count))
         var digest = [UInt8](repeating: 0, count: 64)
@@ -42,22 +44,44 @@ public struct SodiumCrypto: CryptoBackend {
     }
 
     public func chaCha20Poly1305Seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8]) throws -> [UInt8] {
-        guard key.count == 32, nonce.count == 12 else { throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce") }
+        guard key.count == 32, nonce.count == 12 else {
+            throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce")
+        }
         var output = [UInt8](repeating: 0, count: plaintext.count + 16)
         var length: UInt64 = 0
         let status = crypto_aead_chacha20poly1305_ietf_encrypt(
-            &output, &length, plaintext, UInt64(plaintext.count), nil, 0, nil, nonce, key)
+            &output,
+            &length,
+            plaintext,
+            UInt64(plaintext.count),
+            nil,
+            0,
+            nil,
+            nonce,
+            key
+        )
         guard status == 0, length == UInt64(output.count) else { throw CryptoError("libsodium: encryption failed") }
         return output
     }
 
     public func chaCha20Poly1305Open(key: [UInt8], nonce: [UInt8], sealed: [UInt8]) throws -> [UInt8]? {
-        guard key.count == 32, nonce.count == 12 else { throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce") }
+        guard key.count == 32, nonce.count == 12 else {
+            throw CryptoError("ChaCha20-Poly1305 needs a 32-byte key and 12-byte nonce")
+        }
         guard sealed.count >= 16 else { return nil }
         var output = [UInt8](repeating: 0, count: sealed.count - 16)
         var length: UInt64 = 0
         let status = crypto_aead_chacha20poly1305_ietf_decrypt(
-            &output, &length, nil, sealed, UInt64(sealed.count), nil, 0, nonce, key)
+            &output,
+            &length,
+            nil,
+            sealed,
+            UInt64(sealed.count),
+            nil,
+            0,
+            nonce,
+            key
+        )
         guard status == 0 else { return nil }
         return Array(output.prefix(Int(length)))
     }

@@ -20,7 +20,10 @@ struct APIClient {
     let endpoint: String
 
     func send(
-        _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = []
+        _ method: HTTPMethod,
+        _ path: String,
+        body: JSONValue? = nil,
+        headers: [(String, String)] = []
     ) async throws -> APIResponse {
         var base = endpoint
         while base.hasSuffix("/") { base.removeLast() }
@@ -43,13 +46,19 @@ struct APIClient {
         let raw = Array(buffer.readableBytesView)
         let json = raw.isEmpty ? JSONValue.object([:]) : (try? JSONValue.parse(raw)) ?? .object([:])
         return APIResponse(
-            status: Int(response.status.code), cacheStatus: response.headers.first(name: "Ory-Talos-Cache"), body: json,
-            rawBody: raw.isEmpty ? Array("{}".utf8) : raw)
+            status: Int(response.status.code),
+            cacheStatus: response.headers.first(name: "Ory-Talos-Cache"),
+            body: json,
+            rawBody: raw.isEmpty ? Array("{}".utf8) : raw
+        )
     }
 
     /// Sends and requires a 2xx answer; otherwise fails with `Error: <message> (<reason>)` (exit 1).
     func call(
-        _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = []
+        _ method: HTTPMethod,
+        _ path: String,
+        body: JSONValue? = nil,
+        headers: [(String, String)] = []
     ) async throws -> APIResponse {
         let response = try await send(method, path, body: body, headers: headers)
         guard response.isSuccess else { throw Self.failure(response) }
@@ -69,7 +78,8 @@ func percentEncoded(_ text: String) -> String {
     var output = ""
     for byte in text.utf8 {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             output.append(Character(Unicode.Scalar(byte)))
         default:

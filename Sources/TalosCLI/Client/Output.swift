@@ -118,7 +118,9 @@ enum YAML {
         case .object(let object) where !object.isEmpty:
             return object.map { key, value in
                 let name = pad + JSONValue.string(key).compactString + ":"
-                if case .object(let inner) = value, !inner.isEmpty { return name + "\n" + render(value, indent: indent + 2) }
+                if case .object(let inner) = value, !inner.isEmpty {
+                    return name + "\n" + render(value, indent: indent + 2)
+                }
                 if case .array(let inner) = value, !inner.isEmpty { return name + "\n" + render(value, indent: indent) }
                 return name + " " + value.compactString + "\n"
             }.joined()

@@ -70,7 +70,10 @@ struct ImportedBatchImport: AsyncParsableCommand {
             }
         }
         let response = try await client.client.call(
-            .POST, "/v2alpha1/admin/importedApiKeys:batchCreate", body: ["requests": .array(requests)])
+            .POST,
+            "/v2alpha1/admin/importedApiKeys:batchCreate",
+            body: ["requests": .array(requests)]
+        )
         let results = response.body["results"]?.arrayValue ?? []
         if client.quiet {
             for result in results { if let id = result["imported_api_key"]?["key_id"]?.stringValue { print(id) } }
@@ -82,7 +85,8 @@ struct ImportedBatchImport: AsyncParsableCommand {
                         result["index"]?.compactString ?? "", result["imported_api_key"]?["key_id"]?.stringValue ?? "",
                         result["error_message"]?.stringValue ?? "",
                     ]
-                })
+                }
+            )
         } else {
             try Printer(format: client.format).emit(response) { [] }
         }
@@ -102,6 +106,10 @@ struct ImportedDelete: AsyncParsableCommand {
     func run() async throws {
         let response = try await client.client.call(.DELETE, "/v2alpha1/admin/importedApiKeys/\(percentEncoded(keyID))")
         guard !client.quiet else { return }
-        if client.format == .table { print("Deleted \(keyID)") } else { try Printer(format: client.format).emit(response) { [] } }
+        if client.format == .table {
+            print("Deleted \(keyID)")
+        } else {
+            try Printer(format: client.format).emit(response) { [] }
+        }
     }
 }

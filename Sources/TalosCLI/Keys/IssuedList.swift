@@ -9,7 +9,9 @@ struct IssuedList: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var options: ListOptions
 
-    func run() async throws { try await options.list(client: client, collection: "issuedApiKeys", field: "issued_api_keys") }
+    func run() async throws {
+        try await options.list(client: client, collection: "issuedApiKeys", field: "issued_api_keys")
+    }
 }
 
 /// `talos keys imported list`.
@@ -19,7 +21,9 @@ struct ImportedList: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var options: ListOptions
 
-    func run() async throws { try await options.list(client: client, collection: "importedApiKeys", field: "imported_api_keys") }
+    func run() async throws {
+        try await options.list(client: client, collection: "importedApiKeys", field: "imported_api_keys")
+    }
 }
 
 /// Paging and filter flags shared by the list commands.
@@ -81,7 +85,8 @@ struct ListOptions: ParsableArguments {
         if client.format == .table {
             let rows = keys.map { key in
                 [
-                    key["key_id"]?.stringValue ?? "", key["name"]?.stringValue ?? "", key["actor_id"]?.stringValue ?? "",
+                    key["key_id"]?.stringValue ?? "", key["name"]?.stringValue ?? "",
+                    key["actor_id"]?.stringValue ?? "",
                     key["status"]?.stringValue ?? "", key["expire_time"]?.stringValue ?? "never",
                 ]
             }
@@ -96,8 +101,10 @@ struct ListOptions: ParsableArguments {
 func printColumns(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     for row in [header] + rows {
-        print(row.enumerated().map { column, text in
-            column == row.count - 1 ? text : text + String(repeating: " ", count: widths[column] - text.count + 2)
-        }.joined())
+        print(
+            row.enumerated().map { column, text in
+                column == row.count - 1 ? text : text + String(repeating: " ", count: widths[column] - text.count + 2)
+            }.joined()
+        )
     }
 }

@@ -31,10 +31,15 @@ struct IssuedRotate: AsyncParsableCommand {
         if clearIpRestriction { body["ip_restriction"] = ["allowed_cidrs": []] }
         if let visibility { body["visibility"] = .string(try visibilityName(visibility)) }
         if clearRateLimit {
-            throw CommandFailure.usage("Error: rotation inherits the rate-limit policy; clear it with update after rotating")
+            throw CommandFailure.usage(
+                "Error: rotation inherits the rate-limit policy; clear it with update after rotating"
+            )
         }
         let response = try await client.client.call(
-            .POST, "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID)):rotate", body: .object(body))
+            .POST,
+            "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID)):rotate",
+            body: .object(body)
+        )
         let secret = response.body["secret"]?.stringValue ?? ""
         if client.quiet {
             print(secret)

@@ -66,13 +66,19 @@ struct KeyAttributeOptions: ParsableArguments {
                 throw CommandFailure.usage("Error: --rate-limit-quota and --rate-limit-window go together")
             }
             fields.append(
-                ("rate_limit_policy", "rate_limit_policy",
-                 ["quota": .string(String(rateLimitQuota)), "window": .string(rateLimitWindow)]))
+                (
+                    "rate_limit_policy", "rate_limit_policy",
+                    ["quota": .string(String(rateLimitQuota)), "window": .string(rateLimitWindow)]
+                )
+            )
         }
         if let allowedCidrs {
             fields.append(
-                ("ip_restriction", "ip_restriction",
-                 ["allowed_cidrs": .array(Self.list(allowedCidrs).map(JSONValue.string))]))
+                (
+                    "ip_restriction", "ip_restriction",
+                    ["allowed_cidrs": .array(Self.list(allowedCidrs).map(JSONValue.string))]
+                )
+            )
         }
         return fields
     }
@@ -122,7 +128,8 @@ func revocationReason(_ text: String) throws -> RevocationReason {
     if !name.hasPrefix(RevocationReason.wirePrefix + "_") { name = RevocationReason.wirePrefix + "_" + name }
     guard let reason = RevocationReason(wireName: name) else {
         throw CommandFailure.usage(
-            "Error: unknown reason \"\(text)\" (use key_compromise, affiliation_changed, superseded, privilege_withdrawn)")
+            "Error: unknown reason \"\(text)\" (use key_compromise, affiliation_changed, superseded, privilege_withdrawn)"
+        )
     }
     return reason
 }

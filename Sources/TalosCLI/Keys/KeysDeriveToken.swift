@@ -4,7 +4,10 @@ import TalosCore
 
 /// `talos keys derive-token CREDENTIAL`: a short-lived JWT or macaroon (spec §3.13).
 struct KeysDeriveToken: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "derive-token", abstract: "Derive a short-lived token.")
+    static let configuration = CommandConfiguration(
+        commandName: "derive-token",
+        abstract: "Derive a short-lived token."
+    )
 
     @OptionGroup var client: ClientOptions
 
@@ -59,7 +62,10 @@ struct KeysDeriveToken: AsyncParsableCommand {
 
 /// `talos keys batch-verify CREDENTIAL… | -`: exit 1 when any credential is invalid.
 struct KeysBatchVerify: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "batch-verify", abstract: "Verify up to 100 credentials.")
+    static let configuration = CommandConfiguration(
+        commandName: "batch-verify",
+        abstract: "Verify up to 100 credentials."
+    )
 
     @OptionGroup var client: ClientOptions
 
@@ -74,8 +80,10 @@ struct KeysBatchVerify: AsyncParsableCommand {
         }
         guard !list.isEmpty else { throw CommandFailure.usage("Error: no credentials given") }
         let response = try await client.client.call(
-            .POST, "/v2alpha1/admin/apiKeys:batchVerify",
-            body: ["requests": .array(list.map { ["credential": .string($0)] })])
+            .POST,
+            "/v2alpha1/admin/apiKeys:batchVerify",
+            body: ["requests": .array(list.map { ["credential": .string($0)] })]
+        )
         let results = response.body["results"]?.arrayValue ?? []
         if !client.quiet {
             if client.format == .table {
@@ -86,7 +94,8 @@ struct KeysBatchVerify: AsyncParsableCommand {
                             "\(index)", result["is_valid"] == .bool(true) ? "true" : "false",
                             result["key_id"]?.stringValue ?? "", result["error_code"]?.stringValue ?? "",
                         ]
-                    })
+                    }
+                )
             } else {
                 try Printer(format: client.format).emit(response) { [] }
             }
@@ -98,7 +107,9 @@ struct KeysBatchVerify: AsyncParsableCommand {
 /// `talos keys self-revoke CREDENTIAL --reason R`: proof-of-possession revocation on the public surface.
 struct KeysSelfRevoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "self-revoke", abstract: "Revoke a key by presenting it (public endpoint; use -e for port 4421).")
+        commandName: "self-revoke",
+        abstract: "Revoke a key by presenting it (public endpoint; use -e for port 4421)."
+    )
 
     @OptionGroup var client: ClientOptions
 
@@ -110,9 +121,15 @@ struct KeysSelfRevoke: AsyncParsableCommand {
 
     func run() async throws {
         let response = try await client.client.call(
-            .POST, "/v2alpha1/apiKeys:selfRevoke",
-            body: ["credential": .string(credential), "reason": .string(try revocationReason(reason).wireName)])
+            .POST,
+            "/v2alpha1/apiKeys:selfRevoke",
+            body: ["credential": .string(credential), "reason": .string(try revocationReason(reason).wireName)]
+        )
         guard !client.quiet else { return }
-        if client.format == .table { print("Revoked") } else { try Printer(format: client.format).emit(response) { [] } }
+        if client.format == .table {
+            print("Revoked")
+        } else {
+            try Printer(format: client.format).emit(response) { [] }
+        }
     }
 }

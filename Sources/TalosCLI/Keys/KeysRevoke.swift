@@ -20,7 +20,10 @@ struct RevokeOptions: ParsableArguments {
         var body: JSONObject = ["reason": .string(try revocationReason(reason).wireName)]
         if let description { body["description"] = .string(description) }
         let response = try await client.client.call(
-            .POST, "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID)):revoke", body: .object(body))
+            .POST,
+            "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID)):revoke",
+            body: .object(body)
+        )
         guard !client.quiet else { return }
         if client.format == .table {
             print("Revoked \(keyID)")

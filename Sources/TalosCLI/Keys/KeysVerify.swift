@@ -25,7 +25,11 @@ struct KeysVerify: AsyncParsableCommand {
             headers.append(("Cache-Control", "no-cache"))
         }
         let response = try await client.client.call(
-            .POST, "/v2alpha1/admin/apiKeys:verify", body: ["credential": .string(credential)], headers: headers)
+            .POST,
+            "/v2alpha1/admin/apiKeys:verify",
+            body: ["credential": .string(credential)],
+            headers: headers
+        )
         let valid = response.body["is_valid"] == .bool(true)
         if !client.quiet {
             try Printer(format: client.format).emit(response) {
@@ -39,7 +43,10 @@ struct KeysVerify: AsyncParsableCommand {
                     ("VALID", "true"),
                     ("KEY ID", response.body["key_id"]?.stringValue ?? ""),
                     ("ACTOR", response.body["actor_id"]?.stringValue ?? ""),
-                    ("SCOPES", (response.body["scopes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")),
+                    (
+                        "SCOPES",
+                        (response.body["scopes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+                    ),
                     ("STATUS", response.body["status"]?.stringValue ?? ""),
                     ("EXPIRES", response.body["expire_time"]?.stringValue ?? "never"),
                     ("CACHE", response.cacheStatus ?? ""),

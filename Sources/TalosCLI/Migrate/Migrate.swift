@@ -1,6 +1,6 @@
 import ArgumentParser
-import NIOHTTP1
 import Logging
+import NIOHTTP1
 import TalosCore
 import TalosPlugins
 
@@ -25,7 +25,9 @@ struct MigrateOptions: ParsableArguments {
         let environment = processEnvironment()
         let dsn: String
         do {
-            dsn = try database ?? environment["DB_DSN"] ?? environment["DSN"] ?? loadConfig(path: config).config.databaseDSN
+            dsn =
+                try database ?? environment["DB_DSN"] ?? environment["DSN"]
+                ?? loadConfig(path: config).config.databaseDSN
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")
         }

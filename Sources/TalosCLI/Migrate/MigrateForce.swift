@@ -5,7 +5,9 @@ import TalosCore
 /// `talos migrate force VERSION`: records a version and clears the dirty flag without running SQL.
 struct MigrateForce: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "force", abstract: "Set the recorded version and clear the dirty flag.")
+        commandName: "force",
+        abstract: "Set the recorded version and clear the dirty flag."
+    )
 
     @OptionGroup var options: MigrateOptions
 

@@ -1,10 +1,10 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import TalosCore
 import TalosHost
 import TalosPlugins
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +37,8 @@ struct ServerRunner {
             let development = options.dev ? config : nil
             let reloadSource = options.config.map { path in
                 ConfigReloadSource(
-                    path: path, initialValues: loaded.values,
+                    path: path,
+                    initialValues: loaded.values,
                     adjust: { reloaded in
                         // Development defaults (generated secret, localhost issuer) survive reloads.
                         guard let development else { return reloaded }
@@ -46,11 +47,17 @@ struct ServerRunner {
                         adjusted.issuer = reloaded.issuer ?? development.issuer
                         return adjusted
                     },
-                    load: { try loadConfig(path: path) })
+                    load: { try loadConfig(path: path) }
+                )
             }
             app = try await buildApplication(
-                config: config, registry: .builtIn, mode: mode, logger: logger, migrate: options.migrate,
-                reloadSource: reloadSource)
+                config: config,
+                registry: .builtIn,
+                mode: mode,
+                logger: logger,
+                migrate: options.migrate,
+                reloadSource: reloadSource
+            )
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")
         } catch let error as StorageError {
@@ -59,7 +66,10 @@ struct ServerRunner {
             throw CommandFailure.failed("Error: \(error)")
         }
         var configuration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         configuration.maximumGracefulShutdownDuration = .seconds(30)
         let group = ServiceGroup(configuration: configuration)
         do {
@@ -73,7 +83,8 @@ struct ServerRunner {
     private func makeLogger(_ config: TalosConfig) -> Logger {
         let handler = TalosLogHandler(
             format: TalosLogHandler.Format(rawValue: config.logFormat) ?? .json,
-            level: TalosLogHandler.level(named: config.logLevel))
+            level: TalosLogHandler.level(named: config.logLevel)
+        )
         return Logger(label: "talos") { _ in handler }
     }
 
@@ -97,7 +108,9 @@ struct ServerRunner {
         if let existing = readFile(secretPath) {
             let secret = String(decoding: existing, as: UTF8.self).trimmingSpaces
             guard secret.count >= 32 else {
-                throw CommandFailure.failed("Error: \(secretPath) holds fewer than 32 characters; delete it to regenerate")
+                throw CommandFailure.failed(
+                    "Error: \(secretPath) holds fewer than 32 characters; delete it to regenerate"
+                )
             }
             config.hmacSecret = secret
             return

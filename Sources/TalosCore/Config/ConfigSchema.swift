@@ -95,7 +95,8 @@ enum ConfigSchema {
     static func isHotReloadable(_ key: String) -> Bool {
         let prefixes = ["credentials.", "secrets.hmac.", "quota.", "serve.http.cors.", "serve.http.request_log."]
         let keys: Set<String> = [
-            "cache.enabled", "cache.ttl", "serve.http.client_ip_source", "serve.http.trusted_proxies", "rate_limit.enabled",
+            "cache.enabled", "cache.ttl", "serve.http.client_ip_source", "serve.http.trusted_proxies",
+            "rate_limit.enabled",
         ]
         return keys.contains(key) || prefixes.contains { key.hasPrefix($0) }
     }

@@ -27,7 +27,9 @@ public struct SigningKeyDescriptor: Sendable, Hashable {
                 case ("OKP", "Ed25519"): descriptors.append(SigningKeyDescriptor(kid: kid, family: .ed25519))
                 case ("RSA", _): descriptors.append(SigningKeyDescriptor(kid: kid, family: .rsa))
                 default:
-                    throw ConfigError("\(key): key \"\(kid)\" cannot sign derived tokens (only Ed25519 and RSA keys can)")
+                    throw ConfigError(
+                        "\(key): key \"\(kid)\" cannot sign derived tokens (only Ed25519 and RSA keys can)"
+                    )
                 }
             }
         }
@@ -43,7 +45,8 @@ extension TalosConfig {
         if cryptoBackend == "libsodium", let rsa = keys.first(where: { $0.family == .rsa }) {
             throw ConfigError(
                 "credentials.derived_tokens.jwt.signing_keys: RSA key \"\(rsa.kid)\" needs crypto.backend openssl "
-                    + "(libsodium has no RSA)")
+                    + "(libsodium has no RSA)"
+            )
         }
     }
 }

@@ -52,7 +52,9 @@ extension TalosConfig {
             config.clockSkew = skew
         }
         if let maxTTL = try reader.duration("credentials.api_keys.max_ttl") {
-            guard maxTTL >= nanosPerSecond else { throw ConfigError("credentials.api_keys.max_ttl: must be at least 1s") }
+            guard maxTTL >= nanosPerSecond else {
+                throw ConfigError("credentials.api_keys.max_ttl: must be at least 1s")
+            }
             config.maxTTL = maxTTL
         }
         if let defaultTTL = try reader.duration("credentials.api_keys.default_ttl"), defaultTTL > 0 {
@@ -65,7 +67,9 @@ extension TalosConfig {
         config.retiredPrefixes = try reader.strings("credentials.api_keys.prefix.retired", pattern: prefixPattern)
         config.publicPrefix = try reader.string("credentials.api_keys.prefix.public_current", pattern: prefixPattern)
         config.retiredPublicPrefixes = try reader.strings(
-            "credentials.api_keys.prefix.public_retired", pattern: prefixPattern)
+            "credentials.api_keys.prefix.public_retired",
+            pattern: prefixPattern
+        )
         if let ttl = try reader.duration("credentials.derived_tokens.default_ttl") {
             guard ttl >= nanosPerSecond else {
                 throw ConfigError("credentials.derived_tokens.default_ttl: must be at least 1s")
@@ -81,7 +85,9 @@ extension TalosConfig {
         config.macaroonPrefix =
             try reader.string("credentials.derived_tokens.macaroon.prefix.current", pattern: macaroonPattern) ?? "mc"
         config.retiredMacaroonPrefixes = try reader.strings(
-            "credentials.derived_tokens.macaroon.prefix.retired", pattern: macaroonPattern)
+            "credentials.derived_tokens.macaroon.prefix.retired",
+            pattern: macaroonPattern
+        )
 
         if let dsn = try reader.string("db.dsn") {
             guard !dsn.isEmpty else { throw ConfigError("db.dsn: must not be empty") }
@@ -91,10 +97,13 @@ extension TalosConfig {
         if config.cacheType == "redis" { throw ConfigError("cache.type: redis is not supported (use noop or memory)") }
         config.cacheEnabled = try reader.bool("cache.enabled") ?? false
         config.cacheTTL = try reader.duration("cache.ttl", allowNegative: true) ?? config.cacheTTL
-        config.cacheMaxSize = try reader.int("cache.memory.max_size", in: 1_048_576...10_737_418_240) ?? config.cacheMaxSize
+        config.cacheMaxSize =
+            try reader.int("cache.memory.max_size", in: 1_048_576...10_737_418_240) ?? config.cacheMaxSize
         _ = try reader.int("cache.memory.num_counters", in: 100...1_000_000)
         for key in ["db", "pool_size", "min_idle_conns"] { _ = try reader.int("cache.redis.\(key)", in: 0...Int64.max) }
-        for key in ["timeout", "conn_max_idle_time", "conn_max_lifetime"] { _ = try reader.duration("cache.redis.\(key)") }
+        for key in ["timeout", "conn_max_idle_time", "conn_max_lifetime"] {
+            _ = try reader.duration("cache.redis.\(key)")
+        }
         _ = try reader.strings("cache.redis.addrs")
         _ = try reader.string("cache.redis.password")
         _ = try reader.bool("cache.redis.tls.enabled")
@@ -147,7 +156,8 @@ extension TalosConfig {
         }
         guard hmacSecret != nil else {
             throw ConfigError(
-                "secrets.hmac.current: value is required (set TALOS_SECRETS_HMAC_CURRENT to at least 32 characters)")
+                "secrets.hmac.current: value is required (set TALOS_SECRETS_HMAC_CURRENT to at least 32 characters)"
+            )
         }
         if multitenancyEnabled {
             throw ConfigError("multitenancy.enabled: multi-tenancy is not supported by this build yet")
@@ -180,8 +190,10 @@ private struct ConfigReader {
     private static func matchesPrefixPattern(_ text: String, pattern: String) -> Bool {
         let limit = pattern.contains("{1,8}") ? 8 : 16
         return (1...limit).contains(text.utf8.count)
-            && text.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 < 0x80 && Character(Unicode.Scalar($0)).isLetter)
-                || ($0 >= 0x30 && $0 <= 0x39) }
+            && text.utf8.allSatisfy {
+                $0 == UInt8(ascii: "_") || ($0 < 0x80 && Character(Unicode.Scalar($0)).isLetter)
+                    || ($0 >= 0x30 && $0 <= 0x39)
+            }
     }
 
     func int(_ key: String, in range: ClosedRange<Int64>) throws(ConfigError) -> Int64? {
@@ -194,7 +206,9 @@ private struct ConfigReader {
         }
         guard range.contains(number) else {
             let upper = range.upperBound == Int64.max ? "" : " and \(range.upperBound)"
-            throw ConfigError("\(key): must be \(upper.isEmpty ? "at least \(range.lowerBound)" : "between \(range.lowerBound)\(upper)") (got \(number))")
+            throw ConfigError(
+                "\(key): must be \(upper.isEmpty ? "at least \(range.lowerBound)" : "between \(range.lowerBound)\(upper)") (got \(number))"
+            )
         }
         return number
     }
@@ -286,7 +300,9 @@ private struct ConfigReader {
                 throw ConfigError("unknown key \"\(key)[\(index)].\(member)\"")
             }
             let id = try field("id")
-            guard UUIDText.normalized(id) == id else { throw ConfigError("\(key)[\(index)].id: must be a lowercase UUID") }
+            guard UUIDText.normalized(id) == id else {
+                throw ConfigError("\(key)[\(index)].id: must be a lowercase UUID")
+            }
             output.append(NetworkConfig(hostname: try field("hostname"), id: id, configPath: try field("config_path")))
         }
         return output

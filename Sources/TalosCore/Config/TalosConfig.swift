@@ -129,12 +129,16 @@ extension TalosConfig {
     /// and the names of the keys whose change needs a restart (spec §15.8).
     ///
     /// - Throws: `ConfigError` when the merged values do not form a valid configuration.
-    public static func reloadable(current: [String: JSONValue], next: [String: JSONValue])
+    public static func reloadable(
+        current: [String: JSONValue],
+        next: [String: JSONValue]
+    )
         throws(ConfigError) -> (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
     {
         var merged = next
         var ignored: [String] = []
-        for key in Set(current.keys).union(next.keys) where !ConfigSchema.isHotReloadable(key) && current[key] != next[key] {
+        for key in Set(current.keys).union(next.keys)
+        where !ConfigSchema.isHotReloadable(key) && current[key] != next[key] {
             ignored.append(key)
             merged[key] = current[key]
         }
@@ -142,7 +146,11 @@ extension TalosConfig {
         return (try build(from: merged, warnings: &warnings), merged, ignored.sorted())
     }
 
-    private static func flatten(_ object: JSONObject, prefix: String, into values: inout [String: JSONValue])
+    private static func flatten(
+        _ object: JSONObject,
+        prefix: String,
+        into values: inout [String: JSONValue]
+    )
         throws(ConfigError)
     {
         for (key, value) in object {
@@ -162,7 +170,9 @@ extension TalosConfig {
     }
 
     private static func applyEnvironment(
-        _ environment: [String: String], to values: inout [String: JSONValue], ignored: inout [String]
+        _ environment: [String: String],
+        to values: inout [String: JSONValue],
+        ignored: inout [String]
     ) throws(ConfigError) {
         var indexed: [String: [Int: JSONValue]] = [:]
         // Whole-value variables first, so that indexed ones (`…_0`) are collected separately and win together.
@@ -190,16 +200,25 @@ extension TalosConfig {
         }
     }
 
-    private static func environmentValue(_ text: String, kind: ConfigKind, key: String, name: String)
+    private static func environmentValue(
+        _ text: String,
+        kind: ConfigKind,
+        key: String,
+        name: String
+    )
         throws(ConfigError) -> JSONValue
     {
         switch kind {
         case .string, .duration, .enumeration: return .string(text)
         case .int:
-            guard let value = Int64(text.trimmingSpaces) else { throw ConfigError("\(key): must be an integer (\(name))") }
+            guard let value = Int64(text.trimmingSpaces) else {
+                throw ConfigError("\(key): must be an integer (\(name))")
+            }
             return .int(value)
         case .number:
-            guard let value = Double(text.trimmingSpaces) else { throw ConfigError("\(key): must be a number (\(name))") }
+            guard let value = Double(text.trimmingSpaces) else {
+                throw ConfigError("\(key): must be a number (\(name))")
+            }
             return .double(value)
         case .bool:
             switch text.trimmingSpaces.lowercased() {
@@ -217,7 +236,9 @@ extension TalosConfig {
                 }
             }
             return .array(
-                trimmed.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }.map(JSONValue.string)
+                trimmed.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }.map(
+                    JSONValue.string
+                )
             )
         }
     }

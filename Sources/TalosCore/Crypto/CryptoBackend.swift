@@ -76,7 +76,14 @@ public struct RSAKeyComponents: Sendable, Hashable {
     public var n: [UInt8], e: [UInt8], d: [UInt8], p: [UInt8], q: [UInt8], dp: [UInt8], dq: [UInt8], qi: [UInt8]
 
     public init(
-        n: [UInt8], e: [UInt8], d: [UInt8], p: [UInt8], q: [UInt8], dp: [UInt8], dq: [UInt8], qi: [UInt8]
+        n: [UInt8],
+        e: [UInt8],
+        d: [UInt8],
+        p: [UInt8],
+        q: [UInt8],
+        dp: [UInt8],
+        dq: [UInt8],
+        qi: [UInt8]
     ) {
         (self.n, self.e, self.d, self.p, self.q, self.dp, self.dq, self.qi) = (n, e, d, p, q, dp, dq, qi)
     }

@@ -20,9 +20,22 @@ public struct DerivedClaims: Sendable, Hashable {
     public var custom: JSONObject = [:]
 
     public init(
-        jti: String, audiences: [String] = [], subject: String, issuer: String, issuedAt: Int64, notBefore: Int64,
-        expires: Int64, nid: String, parentKeyID: String, tokenType: String? = "derived", actorID: String? = nil,
-        scopes: [String], meta: JSONObject? = nil, visibility: String, acls: [[String]] = [], custom: JSONObject = [:]
+        jti: String,
+        audiences: [String] = [],
+        subject: String,
+        issuer: String,
+        issuedAt: Int64,
+        notBefore: Int64,
+        expires: Int64,
+        nid: String,
+        parentKeyID: String,
+        tokenType: String? = "derived",
+        actorID: String? = nil,
+        scopes: [String],
+        meta: JSONObject? = nil,
+        visibility: String,
+        acls: [[String]] = [],
+        custom: JSONObject = [:]
     ) {
         self.jti = jti
         self.audiences = audiences
@@ -73,7 +86,8 @@ public struct DerivedClaims: Sendable, Hashable {
 
     /// The names of the minted caveat block in their order (spec §15.1); `clm` closes the block.
     static let mintedCaveatNames = [
-        "iss", "sub", "akid", "pid", "nid", "tty", "oid", "vis", "iat", "nbf", "exp", "scp", "acl", "aud", "meta", "clm",
+        "iss", "sub", "akid", "pid", "nid", "tty", "oid", "vis", "iat", "nbf", "exp", "scp", "acl", "aud", "meta",
+        "clm",
     ]
 
     /// Minted caveats a token may lack.
@@ -119,17 +133,35 @@ public struct DerivedClaims: Sendable, Hashable {
         else { return nil }
         var audiences: [String] = []
         if let aud = claims["aud"] {
-            if let single = aud.stringValue { audiences = [single] } else if let list = strings(aud) { audiences = list } else { return nil }
+            if let single = aud.stringValue {
+                audiences = [single]
+            } else if let list = strings(aud) {
+                audiences = list
+            } else {
+                return nil
+            }
         }
         if claims["tty"] != nil, claims["tty"]?.stringValue == nil { return nil }
         var custom = JSONObject()
         for (name, value) in claims where !reserved.contains(name) { custom[name] = value }
         return DerivedClaims(
-            jti: jti, audiences: audiences, subject: subject, issuer: issuer, issuedAt: int("iat") ?? 0,
-            notBefore: int("nbf") ?? 0, expires: expires, nid: nid,
-            parentKeyID: claims["akid"]?.stringValue ?? subject, tokenType: claims["tty"]?.stringValue,
-            actorID: claims["oid"]?.stringValue, scopes: scopes, meta: claims["meta"]?.objectValue,
-            visibility: claims["vis"]?.stringValue ?? "secret", acls: acls, custom: custom)
+            jti: jti,
+            audiences: audiences,
+            subject: subject,
+            issuer: issuer,
+            issuedAt: int("iat") ?? 0,
+            notBefore: int("nbf") ?? 0,
+            expires: expires,
+            nid: nid,
+            parentKeyID: claims["akid"]?.stringValue ?? subject,
+            tokenType: claims["tty"]?.stringValue,
+            actorID: claims["oid"]?.stringValue,
+            scopes: scopes,
+            meta: claims["meta"]?.objectValue,
+            visibility: claims["vis"]?.stringValue ?? "secret",
+            acls: acls,
+            custom: custom
+        )
     }
 }
 
@@ -138,7 +170,9 @@ public enum JWTCodec {
     /// `header.payload.signature`, base64url without padding.
     public static func sign(_ claims: DerivedClaims, with entry: SigningKeyring.Entry) throws -> String {
         let header: JSONValue = ["alg": .string(entry.family.rawValue), "kid": .string(entry.kid), "typ": "JWT"]
-        let signingInput = Base64URL.encode(header.serialized()) + "." + Base64URL.encode(JSONValue.object(claims.jwtPayload).serialized())
+        let signingInput =
+            Base64URL.encode(header.serialized()) + "."
+            + Base64URL.encode(JSONValue.object(claims.jwtPayload).serialized())
         guard let signer = entry.signer else { throw TalosError(.signingKeyUnavailable, "get signing key") }
         return signingInput + "." + Base64URL.encode(try signer.sign(Array(signingInput.utf8)))
     }
@@ -146,12 +180,16 @@ public enum JWTCodec {
     /// The token's claims when its structure, algorithm, key id and signature are valid; `nil` otherwise.
     public static func verify(_ token: String, keyring: SigningKeyring) -> DerivedClaims? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]),
+            let payloadBytes = Base64URL.decode(parts[1]),
             let signature = Base64URL.decode(parts[2]),
             case .object(let header)? = try? JSONValue.parse(headerBytes),
             let alg = header["alg"]?.stringValue, let kid = header["kid"]?.stringValue,
             let entry = keyring.entry(kid: kid), alg == entry.family.rawValue,
-            entry.verifier.verify(signature: signature, message: Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))),
+            entry.verifier.verify(
+                signature: signature,
+                message: Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+            ),
             case .object(let payload)? = try? JSONValue.parse(payloadBytes)
         else { return nil }
         let acl = payload["acl"]?.arrayValue.map { $0.compactMap(\.stringValue) }
@@ -162,7 +200,11 @@ public enum JWTCodec {
 /// Macaroons in the libmacaroons V2 binary format with first-party caveats (spec §6.2, §6.3).
 public enum MacaroonCodec {
     private enum Field: UInt8 {
-        case eos = 0, location = 1, identifier = 2, verificationID = 4, signature = 6
+        case eos = 0
+        case location = 1
+        case identifier = 2
+        case verificationID = 4
+        case signature = 6
     }
 
     /// `k = HMAC-SHA256(key = "macaroons-key-generator", msg = root key)`.
@@ -171,8 +213,12 @@ public enum MacaroonCodec {
     }
 
     /// The chained signature over the identifier and caveats.
-    static func signature(rootKey: [UInt8], identifier: String, caveats: [String], crypto: any CryptoBackend) -> [UInt8] {
-        var signature = crypto.hmacSHA256(key: derivedKey(rootKey: rootKey, crypto: crypto), message: Array(identifier.utf8))
+    static func signature(rootKey: [UInt8], identifier: String, caveats: [String], crypto: any CryptoBackend) -> [UInt8]
+    {
+        var signature = crypto.hmacSHA256(
+            key: derivedKey(rootKey: rootKey, crypto: crypto),
+            message: Array(identifier.utf8)
+        )
         for caveat in caveats { signature = crypto.hmacSHA256(key: signature, message: Array(caveat.utf8)) }
         return signature
     }
@@ -204,20 +250,37 @@ public enum MacaroonCodec {
 
     /// Mints `<prefix>_v1_<base64url(V2)>` under `rootKey` with the claims as caveats.
     public static func mint(
-        _ claims: DerivedClaims, location: String, prefix: String, rootKey: [UInt8], crypto: any CryptoBackend
+        _ claims: DerivedClaims,
+        location: String,
+        prefix: String,
+        rootKey: [UInt8],
+        crypto: any CryptoBackend
     ) -> String {
         let caveats = claims.macaroonCaveats
         let signature = signature(rootKey: rootKey, identifier: claims.jti, caveats: caveats, crypto: crypto)
-        return "\(prefix)_v1_" + Base64URL.encode(encode(location: location, identifier: claims.jti, caveats: caveats, signature: signature))
+        return "\(prefix)_v1_"
+            + Base64URL.encode(
+                encode(location: location, identifier: claims.jti, caveats: caveats, signature: signature)
+            )
     }
 
     /// The chained signature, exposed for the spec-vector tests.
-    public static func signatureForTesting(rootKey: [UInt8], identifier: String, caveats: [String], crypto: any CryptoBackend)
+    public static func signatureForTesting(
+        rootKey: [UInt8],
+        identifier: String,
+        caveats: [String],
+        crypto: any CryptoBackend
+    )
         -> [UInt8]
     { signature(rootKey: rootKey, identifier: identifier, caveats: caveats, crypto: crypto) }
 
     /// The V2 encoding, exposed for the spec-vector tests.
-    public static func encodeForTesting(location: String, identifier: String, caveats: [String], signature: [UInt8]) -> [UInt8] {
+    public static func encodeForTesting(
+        location: String,
+        identifier: String,
+        caveats: [String],
+        signature: [UInt8]
+    ) -> [UInt8] {
         encode(location: location, identifier: identifier, caveats: caveats, signature: signature)
     }
 
@@ -270,7 +333,8 @@ public enum MacaroonCodec {
             else { return nil }  // a verification id (third-party caveat) or anything unexpected
             caveats.append(text)
         }
-        guard let signatureField = readField(), signatureField.0 == Field.signature.rawValue, signatureField.1.count == 32,
+        guard let signatureField = readField(), signatureField.0 == Field.signature.rawValue,
+            signatureField.1.count == 32,
             index == bytes.count
         else { return nil }
         return Decoded(location: location, identifier: identifier, caveats: caveats, signature: signatureField.1)
@@ -280,7 +344,12 @@ public enum MacaroonCodec {
     /// acceptable; `nil` otherwise (spec §15.1). The caveats up to the first `clm` must be the minted names in their
     /// order (optional ones may be missing). A holder may append only narrowing caveats: `exp` (smallest wins),
     /// `nbf` (largest wins), `scp` and `aud` (intersections; `aud` only when minted) and `acl` (every one must pass).
-    public static func verify(_ token: String, prefixes: [String], rootKeys: [[UInt8]], crypto: any CryptoBackend)
+    public static func verify(
+        _ token: String,
+        prefixes: [String],
+        rootKeys: [[UInt8]],
+        crypto: any CryptoBackend
+    )
         -> (claims: DerivedClaims, location: String)?
     {
         guard let prefix = prefixes.first(where: { token.hasPrefix("\($0)_v1_") }),
@@ -289,7 +358,8 @@ public enum MacaroonCodec {
         let valid = rootKeys.contains { rootKey in
             crypto.constantTimeEquals(
                 signature(rootKey: rootKey, identifier: decoded.identifier, caveats: decoded.caveats, crypto: crypto),
-                decoded.signature)
+                decoded.signature
+            )
         }
         guard valid else { return nil }
         var claims = JSONObject()
@@ -303,7 +373,9 @@ public enum MacaroonCodec {
             let name = String(caveat[..<separator])
             if !blockClosed {
                 guard let offset = DerivedClaims.mintedCaveatNames[position...].firstIndex(of: name),
-                    DerivedClaims.mintedCaveatNames[position..<offset].allSatisfy(DerivedClaims.optionalCaveatNames.contains)
+                    DerivedClaims.mintedCaveatNames[position..<offset].allSatisfy(
+                        DerivedClaims.optionalCaveatNames.contains
+                    )
                 else { return nil }
                 position = offset + 1
                 blockClosed = name == "clm"

@@ -77,7 +77,9 @@ public enum CredentialRoute: Sendable, Hashable {
     public static func route(_ credential: String, macaroonPrefixes: [String]) -> CredentialRoute {
         if isJWTShaped(credential) { return .derivedJWT }
         for prefix in macaroonPrefixes where credential.hasPrefix("\(prefix)_v1_") { return .derivedMacaroon }
-        if let parts = IssuedKeyFormat.parse(credential), let identity = IssuedKeyFormat.decodeIdentifier(parts.identifier) {
+        if let parts = IssuedKeyFormat.parse(credential),
+            let identity = IssuedKeyFormat.decodeIdentifier(parts.identifier)
+        {
             return .issued(parts, identity)
         }
         return .imported

@@ -46,37 +46,59 @@ public struct SigningKeyring: Sendable {
                 do {
                     if jwk["kty"]?.stringValue == "OKP" {
                         let publicKey = try bytes("x")!
-                        let signer = try bytes("d", required: false).map { seed in try crypto.ed25519SigningKey(seed: seed) }
+                        let signer = try bytes("d", required: false).map { seed in
+                            try crypto.ed25519SigningKey(seed: seed)
+                        }
                         if let signer, signer.publicKeyBytes != publicKey {
                             throw ConfigError("\(setting): key \"\(kid)\": \"x\" does not match \"d\"")
                         }
-                        entries.append(Entry(
-                            kid: kid, family: .ed25519, signer: signer,
-                            verifier: try crypto.ed25519VerifyingKey(publicKey: publicKey),
-                            publicJWK: [
-                                "kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(publicKey)), "kid": .string(kid),
-                                "use": "sig", "alg": "EdDSA",
-                            ],
-                            use: jwk["use"]?.stringValue))
+                        entries.append(
+                            Entry(
+                                kid: kid,
+                                family: .ed25519,
+                                signer: signer,
+                                verifier: try crypto.ed25519VerifyingKey(publicKey: publicKey),
+                                publicJWK: [
+                                    "kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(publicKey)),
+                                    "kid": .string(kid),
+                                    "use": "sig", "alg": "EdDSA",
+                                ],
+                                use: jwk["use"]?.stringValue
+                            )
+                        )
                     } else {
                         let n = try bytes("n")!
                         let e = try bytes("e")!
                         var signer: (any SigningKey)?
                         if let d = try bytes("d", required: false) {
-                            signer = try crypto.rsaSigningKey(RSAKeyComponents(
-                                n: n, e: e, d: d, p: try bytes("p")!, q: try bytes("q")!, dp: try bytes("dp")!,
-                                dq: try bytes("dq")!, qi: try bytes("qi")!))
+                            signer = try crypto.rsaSigningKey(
+                                RSAKeyComponents(
+                                    n: n,
+                                    e: e,
+                                    d: d,
+                                    p: try bytes("p")!,
+                                    q: try bytes("q")!,
+                                    dp: try bytes("dp")!,
+                                    dq: try bytes("dq")!,
+                                    qi: try bytes("qi")!
+                                )
+                            )
                         } else if n.count < 256 {
                             throw ConfigError("\(setting): RSA key \"\(kid)\" must have at least 2048 bits")
                         }
-                        entries.append(Entry(
-                            kid: kid, family: .rsa, signer: signer,
-                            verifier: try crypto.rsaVerifyingKey(modulus: n, exponent: e),
-                            publicJWK: [
-                                "kty": "RSA", "n": .string(Base64URL.encode(n)), "e": .string(Base64URL.encode(e)),
-                                "kid": .string(kid), "use": "sig", "alg": "RS256",
-                            ],
-                            use: jwk["use"]?.stringValue))
+                        entries.append(
+                            Entry(
+                                kid: kid,
+                                family: .rsa,
+                                signer: signer,
+                                verifier: try crypto.rsaVerifyingKey(modulus: n, exponent: e),
+                                publicJWK: [
+                                    "kty": "RSA", "n": .string(Base64URL.encode(n)), "e": .string(Base64URL.encode(e)),
+                                    "kid": .string(kid), "use": "sig", "alg": "RS256",
+                                ],
+                                use: jwk["use"]?.stringValue
+                            )
+                        )
                     }
                 } catch let error as ConfigError {
                     throw error
@@ -99,8 +121,10 @@ public struct SigningKeyring: Sendable {
         }
         guard let candidate, candidate.signer != nil else {
             throw TalosError(
-                .signingKeyUnavailable, "get signing key",
-                metadata: preferredKeyID.isEmpty ? [] : [("signing_key_id", preferredKeyID)])
+                .signingKeyUnavailable,
+                "get signing key",
+                metadata: preferredKeyID.isEmpty ? [] : [("signing_key_id", preferredKeyID)]
+            )
         }
         return candidate
     }
@@ -120,21 +144,33 @@ public enum JWKGenerator {
 
     /// A private JWKS `{"keys":[…]}` holding one new key.
     /// - Throws: `CryptoError` when the backend cannot generate that kind (RSA with libsodium).
-    public static func generate(_ kind: Kind, kid: String, use: String = "sig", bits: Int = 4096, crypto: any CryptoBackend)
+    public static func generate(
+        _ kind: Kind,
+        kid: String,
+        use: String = "sig",
+        bits: Int = 4096,
+        crypto: any CryptoBackend
+    )
         throws -> JSONValue
     {
         switch kind {
         case .eddsa:
             let seed = crypto.randomBytes(32)
             let key = try crypto.ed25519SigningKey(seed: seed)
-            return ["keys": [[
-                "kty": "OKP", "crv": "Ed25519", "kid": .string(kid), "use": .string(use), "alg": "EdDSA",
-                "x": .string(Base64URL.encode(key.publicKeyBytes)), "d": .string(Base64URL.encode(seed)),
-            ]]]
+            return [
+                "keys": [
+                    [
+                        "kty": "OKP", "crv": "Ed25519", "kid": .string(kid), "use": .string(use), "alg": "EdDSA",
+                        "x": .string(Base64URL.encode(key.publicKeyBytes)), "d": .string(Base64URL.encode(seed)),
+                    ]
+                ]
+            ]
         case .rsa:
             let c = try crypto.generateRSAKey(bits: bits)
             var jwk: JSONObject = ["kty": "RSA", "kid": .string(kid), "use": .string(use), "alg": "RS256"]
-            for (name, value) in [("n", c.n), ("e", c.e), ("d", c.d), ("p", c.p), ("q", c.q), ("dp", c.dp), ("dq", c.dq), ("qi", c.qi)] {
+            for (name, value) in [
+                ("n", c.n), ("e", c.e), ("d", c.d), ("p", c.p), ("q", c.q), ("dp", c.dp), ("dq", c.dq), ("qi", c.qi),
+            ] {
                 jwk[name] = .string(Base64URL.encode(value))
             }
             return ["keys": [.object(jwk)]]

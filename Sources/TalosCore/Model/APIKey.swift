@@ -46,11 +46,24 @@ public struct APIKey: Sendable, Hashable {
     public var requestID: String?
 
     public init(
-        kind: KeyKind, nid: String, keyID: String, name: String, actorID: String, scopes: [String] = [],
-        storedStatus: KeyStatus = .active, createTime: Timestamp, updateTime: Timestamp, expireTime: Timestamp? = nil,
-        lastUsedTime: Timestamp? = nil, metadata: JSONObject = [:], rateLimitPolicy: RateLimitPolicy? = nil,
-        allowedCIDRs: [String] = [], revocationReason: RevocationReason? = nil, revocationDescription: String? = nil,
-        visibility: KeyVisibility = .secret, requestID: String? = nil
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        name: String,
+        actorID: String,
+        scopes: [String] = [],
+        storedStatus: KeyStatus = .active,
+        createTime: Timestamp,
+        updateTime: Timestamp,
+        expireTime: Timestamp? = nil,
+        lastUsedTime: Timestamp? = nil,
+        metadata: JSONObject = [:],
+        rateLimitPolicy: RateLimitPolicy? = nil,
+        allowedCIDRs: [String] = [],
+        revocationReason: RevocationReason? = nil,
+        revocationDescription: String? = nil,
+        visibility: KeyVisibility = .secret,
+        requestID: String? = nil
     ) {
         self.kind = kind
         self.nid = nid

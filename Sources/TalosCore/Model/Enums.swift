@@ -19,7 +19,10 @@ extension WireEnum {
 
 /// The lifecycle state of a key. Stored as ACTIVE or REVOKED; EXPIRED is derived from `expire_time`.
 public enum KeyStatus: Int, WireEnum {
-    case unspecified = 0, active = 1, revoked = 2, expired = 3
+    case unspecified = 0
+    case active = 1
+    case revoked = 2
+    case expired = 3
     public static let wirePrefix = "KEY_STATUS"
     public var wireSuffix: String {
         switch self {
@@ -33,7 +36,11 @@ public enum KeyStatus: Int, WireEnum {
 
 /// Why a key was revoked.
 public enum RevocationReason: Int, WireEnum {
-    case unspecified = 0, keyCompromise = 1, affiliationChanged = 2, superseded = 3, privilegeWithdrawn = 4
+    case unspecified = 0
+    case keyCompromise = 1
+    case affiliationChanged = 2
+    case superseded = 3
+    case privilegeWithdrawn = 4
     public static let wirePrefix = "REVOCATION_REASON"
     public var wireSuffix: String {
         switch self {
@@ -48,7 +55,9 @@ public enum RevocationReason: Int, WireEnum {
 
 /// Whether a key is a secret (default) or a publishable key with its own prefix.
 public enum KeyVisibility: Int, WireEnum {
-    case unspecified = 0, secret = 1, `public` = 2
+    case unspecified = 0
+    case secret = 1
+    case `public` = 2
     public static let wirePrefix = "KEY_VISIBILITY"
     public var wireSuffix: String {
         switch self {
@@ -61,8 +70,16 @@ public enum KeyVisibility: Int, WireEnum {
 
 /// Why a verification failed (spec §2.2, §5.4, §13).
 public enum VerificationErrorCode: Int, WireEnum {
-    case unspecified = 0, invalidFormat = 1, expired = 2, revoked = 3, notFound = 4, signatureInvalid = 5
-    case `internal` = 6, ipNotAllowed = 7, rateLimited = 8, audienceMismatch = 9
+    case unspecified = 0
+    case invalidFormat = 1
+    case expired = 2
+    case revoked = 3
+    case notFound = 4
+    case signatureInvalid = 5
+    case `internal` = 6
+    case ipNotAllowed = 7
+    case rateLimited = 8
+    case audienceMismatch = 9
     public static let wirePrefix = "VERIFICATION_ERROR"
     public var wireSuffix: String {
         switch self {
@@ -97,7 +114,8 @@ public enum VerificationErrorCode: Int, WireEnum {
 
 /// Where the client IP of a request comes from (spec §5.6).
 public enum ClientIPSource: Int, WireEnum {
-    case unspecified = 0, remoteAddr, cfConnectingIP, xForwardedFor, xRealIP, trueClientIP
+    case unspecified = 0
+    case remoteAddr, cfConnectingIP, xForwardedFor, xRealIP, trueClientIP
     public static let wirePrefix = "CLIENT_IP_SOURCE"
     public var wireSuffix: String {
         switch self {
@@ -113,7 +131,9 @@ public enum ClientIPSource: Int, WireEnum {
 
 /// The format of a derived token; UNSPECIFIED means JWT.
 public enum TokenAlgorithm: Int, WireEnum {
-    case unspecified = 0, jwt = 1, macaroon = 2
+    case unspecified = 0
+    case jwt = 1
+    case macaroon = 2
     public static let wirePrefix = "TOKEN_ALGORITHM"
     public var wireSuffix: String {
         switch self {

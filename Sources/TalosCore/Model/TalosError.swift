@@ -44,7 +44,7 @@ public struct TalosError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidUpdateMask = Reason("INVALID_UPDATE_MASK", .invalidArgument)
         public static let invalidFilter = Reason("INVALID_FILTER", .invalidArgument)
         public static let invalidPageToken = Reason("INVALID_PAGE_TOKEN", .invalidArgument)
-        public static let adminOnlyReason = Reason("ADMIN_ONLY_REASON", .invalidArgument)
+        public static let adminOnly = Reason("ADMIN_ONLY_REASON", .invalidArgument)
         public static let parentKeyInvalid = Reason("PARENT_KEY_INVALID", .unauthenticated)
         public static let apiKeyExpired = Reason("API_KEY_EXPIRED", .unauthenticated)
         public static let parentKeyRevoked = Reason("PARENT_KEY_REVOKED", .permissionDenied)

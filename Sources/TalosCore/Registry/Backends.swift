@@ -12,8 +12,11 @@ public struct StorageHandle: Sendable {
     public let shutdown: @Sendable () async -> Void
 
     public init(
-        storage: any KeyStorage, migrator: any SchemaMigrator, migratesAutomatically: Bool,
-        services: [any BackgroundService] = [], shutdown: @escaping @Sendable () async -> Void = {}
+        storage: any KeyStorage,
+        migrator: any SchemaMigrator,
+        migratesAutomatically: Bool,
+        services: [any BackgroundService] = [],
+        shutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.storage = storage
         self.migrator = migrator
@@ -42,7 +45,8 @@ public struct StorageBackend: Sendable {
     public let open: @Sendable (_ dsn: String, _ logger: Logger) async throws -> StorageHandle
 
     public init(
-        name: String, schemes: [String],
+        name: String,
+        schemes: [String],
         open: @escaping @Sendable (_ dsn: String, _ logger: Logger) async throws -> StorageHandle
     ) {
         self.name = name

@@ -34,7 +34,9 @@ extension Verifier {
         }
         let ttl = try Validate.ttl(request.ttl) ?? settings.derivedDefaultTTL
         guard ttl <= settings.maxTTL else { throw KeyService.ttlExceedsMaximum(settings.maxTTL) }
-        guard request.audiences.count <= 20 else { throw TalosError.validation("audiences", "value must contain at most 20 items") }
+        guard request.audiences.count <= 20 else {
+            throw TalosError.validation("audiences", "value must contain at most 20 items")
+        }
         for audience in request.audiences where !(1...256).contains(audience.count) {
             throw TalosError.validation("audiences", "each audience must be 1 to 256 characters")
         }
@@ -48,7 +50,9 @@ extension Verifier {
             throw TalosError(.derivedTokenNotDerivable, "Derived tokens cannot be used to derive tokens.")
         default: break
         }
-        let verification = try await verifyBatch([VerificationItem(credential: request.credential)], context: context)[0]
+        let verification = try await verifyBatch([VerificationItem(credential: request.credential)], context: context)[
+            0
+        ]
         guard let parent = verification.key, verification.isValid else {
             if verification.errorCode == .revoked { throw TalosError(.parentKeyRevoked, "key is revoked") }
             throw TalosError(.parentKeyInvalid, "Parent key validation failed.")
@@ -65,7 +69,8 @@ extension Verifier {
                 throw TalosError(
                     .ttlExceedsMaximum,
                     "derived token ttl (\(DurationText.formatGo(ttl))) exceeds parent key remaining lifetime "
-                        + "(\(DurationText.formatGo(remainingSeconds * 1_000_000_000)))")
+                        + "(\(DurationText.formatGo(remainingSeconds * 1_000_000_000)))"
+                )
             }
         }
         // 4. Scopes narrow, never widen.
@@ -86,16 +91,31 @@ extension Verifier {
         let issuedAt = now.seconds
         let expires = issuedAt + ttl / 1_000_000_000
         let claims = DerivedClaims(
-            jti: service.crypto.randomUUID(), audiences: request.audiences, subject: parent.keyID, issuer: settings.issuer,
-            issuedAt: issuedAt, notBefore: issuedAt, expires: expires, nid: context.nid, parentKeyID: parent.keyID,
-            actorID: parent.actorID, scopes: scopes, meta: parent.metadata,
+            jti: service.crypto.randomUUID(),
+            audiences: request.audiences,
+            subject: parent.keyID,
+            issuer: settings.issuer,
+            issuedAt: issuedAt,
+            notBefore: issuedAt,
+            expires: expires,
+            nid: context.nid,
+            parentKeyID: parent.keyID,
+            actorID: parent.actorID,
+            scopes: scopes,
+            meta: parent.metadata,
             visibility: parent.visibility == .public ? "public" : "secret",
-            acls: parent.allowedCIDRs.isEmpty ? [] : [parent.allowedCIDRs], custom: custom)
+            acls: parent.allowedCIDRs.isEmpty ? [] : [parent.allowedCIDRs],
+            custom: custom
+        )
         let token: String
         if request.macaroon {
             token = MacaroonCodec.mint(
-                claims, location: settings.issuer, prefix: settings.macaroonPrefix,
-                rootKey: settings.keyring.current.macaroonRootKey, crypto: service.crypto)
+                claims,
+                location: settings.issuer,
+                prefix: settings.macaroonPrefix,
+                rootKey: settings.keyring.current.macaroonRootKey,
+                crypto: service.crypto
+            )
         } else {
             token = try JWTCodec.sign(claims, with: try settings.signingKeys.signingEntry())
         }
@@ -104,9 +124,17 @@ extension Verifier {
         for (name, value) in custom { overlaid[name] = value }
         logger.info(
             "audit",
-            metadata: ["event": "token.derived", "key_id": "\(parent.keyID)", "algorithm": "\(request.macaroon ? "macaroon" : "jwt")"])
+            metadata: [
+                "event": "token.derived", "key_id": "\(parent.keyID)",
+                "algorithm": "\(request.macaroon ? "macaroon" : "jwt")",
+            ]
+        )
         return DerivedToken(
-            token: token, expireTime: Timestamp(seconds: expires), scopes: scopes, claims: overlaid,
-            audiences: request.audiences)
+            token: token,
+            expireTime: Timestamp(seconds: expires),
+            scopes: scopes,
+            claims: overlaid,
+            audiences: request.audiences
+        )
     }
 }

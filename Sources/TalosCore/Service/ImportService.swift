@@ -40,7 +40,12 @@ extension KeyService {
     static let duplicateImport = TalosError(.apiKeyAlreadyExists, "key already imported (duplicate detected)")
 
     /// Validates an import and computes its key id (spec §3.7, §4.4, §4.5, §14.8).
-    func prepareImport(_ request: ImportKeyRequest, nid: String, settings: CredentialSettings, now: Timestamp)
+    func prepareImport(
+        _ request: ImportKeyRequest,
+        nid: String,
+        settings: CredentialSettings,
+        now: Timestamp
+    )
         throws(TalosError) -> APIKey
     {
         guard let rawKey = request.rawKey, !rawKey.isEmpty else { throw .validation("raw_key", "value is required") }
@@ -49,8 +54,15 @@ extension KeyService {
             throw .validation("raw_key", "value must not contain whitespace or control characters")
         }
         let key = try Self.newKey(
-            .imported, keyID: authenticator.importedKeyID(rawKey, nid: nid), nid: nid, attributes: request.attributes,
-            ttl: request.ttl, requestID: request.requestID, settings: settings, now: now)
+            .imported,
+            keyID: authenticator.importedKeyID(rawKey, nid: nid),
+            nid: nid,
+            attributes: request.attributes,
+            ttl: request.ttl,
+            requestID: request.requestID,
+            settings: settings,
+            now: now
+        )
         switch CredentialRoute.route(rawKey, macaroonPrefixes: settings.macaroonPrefixes) {
         case .issued:
             throw TalosError(.importFormatConflict, "cannot import key: format conflicts with issued api key pattern")
@@ -67,9 +79,11 @@ extension KeyService {
         let settings = settings.current
         let now = clock.now()
         let key = try prepareImport(request, nid: nid, settings: settings, now: now)
-        if let requestID = key.requestID, let existing = try await withStorage({
-            try await storage.fetch(kind: .imported, nid: nid, requestID: requestID)
-        }) {
+        if let requestID = key.requestID,
+            let existing = try await withStorage({
+                try await storage.fetch(kind: .imported, nid: nid, requestID: requestID)
+            })
+        {
             return existing
         }
         try await enforceQuota(nid: nid, settings: settings, now: now)
@@ -115,14 +129,19 @@ extension KeyService {
             do {
                 let key = try prepareImport(request, nid: nid, settings: settings, now: now)
                 if let first = firstIndex[key.keyID] {
-                    results[index] = .failed(.alreadyExists, "key already imported (duplicate detected at index \(first))")
+                    results[index] = .failed(
+                        .alreadyExists,
+                        "key already imported (duplicate detected at index \(first))"
+                    )
                     continue
                 }
                 firstIndex[key.keyID] = index
                 survivors.append((index, key))
             } catch {
                 results[index] = .failed(
-                    error.reason == .importFormatConflict ? .failedPrecondition : .invalidArgument, error.message)
+                    error.reason == .importFormatConflict ? .failedPrecondition : .invalidArgument,
+                    error.message
+                )
             }
         }
         if let max = settings.quotaMaxKeys, max > 0, !survivors.isEmpty {
@@ -130,13 +149,16 @@ extension KeyService {
             let headroom = Swift.max(0, Int(max) - count)
             for survivor in survivors.dropFirst(headroom) {
                 results[survivor.index] = .failed(
-                    .resourceExhausted, "the API key quota for this plan permits up to \(max) active API keys")
+                    .resourceExhausted,
+                    "the API key quota for this plan permits up to \(max) active API keys"
+                )
             }
             survivors = Array(survivors.prefix(headroom))
         }
         let inserted = try await withStorage { try await storage.insertSkippingExisting(survivors.map(\.key)) }
         for survivor in survivors {
-            results[survivor.index] = inserted.contains(survivor.key.keyID)
+            results[survivor.index] =
+                inserted.contains(survivor.key.keyID)
                 ? .imported(survivor.key) : .failed(.alreadyExists, "key already imported (duplicate detected)")
         }
         let final = results.map { $0 ?? .failed(.internal, "An internal server error occurred.") }
@@ -148,15 +170,19 @@ extension KeyService {
 
     /// The error of a batch whose every item failed: the most frequent code, ties broken in the spec's order.
     static func batchFailure(_ codes: [BatchImportErrorCode]) -> TalosError {
-        let order: [BatchImportErrorCode] = [.internal, .alreadyExists, .invalidArgument, .failedPrecondition, .resourceExhausted]
-        let dominant = order.max { lhs, rhs in
-            let (l, r) = (codes.filter { $0 == lhs }.count, codes.filter { $0 == rhs }.count)
-            return l != r ? l < r : order.firstIndex(of: lhs)! > order.firstIndex(of: rhs)!
-        } ?? .internal
+        let order: [BatchImportErrorCode] = [
+            .internal, .alreadyExists, .invalidArgument, .failedPrecondition, .resourceExhausted,
+        ]
+        let dominant =
+            order.max { lhs, rhs in
+                let (l, r) = (codes.filter { $0 == lhs }.count, codes.filter { $0 == rhs }.count)
+                return l != r ? l < r : order.firstIndex(of: lhs)! > order.firstIndex(of: rhs)!
+            } ?? .internal
         switch dominant {
         case .alreadyExists: return TalosError(.apiKeyAlreadyExists, "all keys in batch already exist")
         case .invalidArgument: return TalosError(.invalidArgument, "all keys in batch failed validation")
-        case .failedPrecondition: return TalosError(.importFormatConflict, "all keys in batch failed precondition checks")
+        case .failedPrecondition:
+            return TalosError(.importFormatConflict, "all keys in batch failed precondition checks")
         case .resourceExhausted: return TalosError(.quotaExceeded, "all keys in batch exceeded the tenant quota")
         case .internal: return TalosError(.internal, "all keys in batch import failed")
         }

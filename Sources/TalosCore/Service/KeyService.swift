@@ -35,7 +35,11 @@ public struct KeyService: Sendable {
     let authenticator: Authenticator
 
     public init(
-        storage: any KeyStorage, crypto: any CryptoBackend, settings: SettingsStore<CredentialSettings>, clock: any WallClock, logger: Logger
+        storage: any KeyStorage,
+        crypto: any CryptoBackend,
+        settings: SettingsStore<CredentialSettings>,
+        clock: any WallClock,
+        logger: Logger
     ) {
         self.storage = storage
         self.crypto = crypto
@@ -53,22 +57,36 @@ public struct KeyService: Sendable {
         let settings = settings.current
         let now = clock.now()
         let key = try Self.newKey(
-            .issued, keyID: crypto.randomUUID(), nid: nid, attributes: request.attributes, ttl: request.ttl,
-            requestID: request.requestID, settings: settings, now: now)
+            .issued,
+            keyID: crypto.randomUUID(),
+            nid: nid,
+            attributes: request.attributes,
+            ttl: request.ttl,
+            requestID: request.requestID,
+            settings: settings,
+            now: now
+        )
         let prefix = try Self.prefix(for: key.visibility, settings: settings)
-        if let requestID = key.requestID, let existing = try await withStorage({
-            try await storage.fetch(kind: .issued, nid: nid, requestID: requestID)
-        }) {
+        if let requestID = key.requestID,
+            let existing = try await withStorage({
+                try await storage.fetch(kind: .issued, nid: nid, requestID: requestID)
+            })
+        {
             return IssueResult(key: existing, secret: nil)
         }
         try await enforceQuota(nid: nid, settings: settings, now: now)
         let secret = IssuedKeyFormat.makeKey(
-            prefix: prefix, createdAtSeconds: key.createTime.seconds, keyID: key.keyID,
-            hmac: settings.keyring.current.checksumKey)
+            prefix: prefix,
+            createdAtSeconds: key.createTime.seconds,
+            keyID: key.keyID,
+            hmac: settings.keyring.current.checksumKey
+        )
         switch try await withStorage({ try await storage.insert(key) }) {
         case .created(let stored):
             logger.info(
-                "audit", metadata: ["event": "issued_api_key.created", "key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"])
+                "audit",
+                metadata: ["event": "issued_api_key.created", "key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"]
+            )
             return IssueResult(key: stored, secret: secret)
         case .replayed(let existing):
             return IssueResult(key: existing, secret: nil)
@@ -78,8 +96,14 @@ public struct KeyService: Sendable {
     /// A new record from validated request fields (spec §3 common fields), created at `now` truncated to seconds
     /// (the instant an issued key's identifier carries). Expiry: the ttl, else `default_ttl`, else none.
     static func newKey(
-        _ kind: KeyKind, keyID: String, nid: String, attributes: KeyAttributesInput, ttl: String?, requestID: String?,
-        settings: CredentialSettings, now: Timestamp
+        _ kind: KeyKind,
+        keyID: String,
+        nid: String,
+        attributes: KeyAttributesInput,
+        ttl: String?,
+        requestID: String?,
+        settings: CredentialSettings,
+        now: Timestamp
     ) throws(TalosError) -> APIKey {
         let name = try Validate.name(attributes.name.value ?? "")
         let actorID = try Validate.name(attributes.actorID.value ?? "", field: "actor_id")
@@ -94,10 +118,21 @@ public struct KeyService: Sendable {
         let created = Timestamp(seconds: now.seconds)
         let effectiveTTL = ttl ?? settings.defaultTTL
         return APIKey(
-            kind: kind, nid: nid, keyID: keyID, name: name, actorID: actorID, scopes: scopes, createTime: created,
-            updateTime: created, expireTime: effectiveTTL.map { created.adding(nanoseconds: $0) }, metadata: metadata,
-            rateLimitPolicy: policy, allowedCIDRs: cidrs, visibility: attributes.visibility == .public ? .public : .secret,
-            requestID: validRequestID)
+            kind: kind,
+            nid: nid,
+            keyID: keyID,
+            name: name,
+            actorID: actorID,
+            scopes: scopes,
+            createTime: created,
+            updateTime: created,
+            expireTime: effectiveTTL.map { created.adding(nanoseconds: $0) },
+            metadata: metadata,
+            rateLimitPolicy: policy,
+            allowedCIDRs: cidrs,
+            visibility: attributes.visibility == .public ? .public : .secret,
+            requestID: validRequestID
+        )
     }
 
     // MARK: Read
@@ -112,21 +147,42 @@ public struct KeyService: Sendable {
     }
 
     /// One page of keys (spec §7). `pageSize` 0 means 50; above 1000 is coerced to 1000; negative → 400.
-    public func list(kind: KeyKind, nid: String, pageSize: Int, pageToken: String, filter: String) async throws -> KeyPage {
-        guard pageSize >= 0 else { throw TalosError.validation("page_size", "value must be greater than or equal to 0") }
+    public func list(
+        kind: KeyKind,
+        nid: String,
+        pageSize: Int,
+        pageToken: String,
+        filter: String
+    ) async throws -> KeyPage {
+        guard pageSize >= 0 else {
+            throw TalosError.validation("page_size", "value must be greater than or equal to 0")
+        }
         let limit = pageSize == 0 ? 50 : min(pageSize, 1000)
         let parsed = try KeyFilter.parse(filter)
         let settings = settings.current
         let now = clock.now()
-        let after = try pageToken.isEmpty
+        let after =
+            try pageToken.isEmpty
             ? nil : pageTokens.decode(pageToken, kind: kind, filter: filter, keyring: settings.keyring, now: now)
         let query = ListQuery(
-            kind: kind, nid: nid, actorID: parsed.actorID, status: parsed.status, after: after, limit: limit + 1, now: now)
+            kind: kind,
+            nid: nid,
+            actorID: parsed.actorID,
+            status: parsed.status,
+            after: after,
+            limit: limit + 1,
+            now: now
+        )
         var keys = try await withStorage { try await storage.list(query) }
         var next = ""
         if keys.count > limit {
             keys.removeLast(keys.count - limit)
-            next = try pageTokens.encode(kind: kind, lastKeyID: keys[keys.count - 1].keyID, filter: filter, keyring: settings.keyring)
+            next = try pageTokens.encode(
+                kind: kind,
+                lastKeyID: keys[keys.count - 1].keyID,
+                filter: filter,
+                keyring: settings.keyring
+            )
         }
         return KeyPage(keys: keys, nextPageToken: next)
     }
@@ -182,7 +238,9 @@ public struct KeyService: Sendable {
         let requestedVisibility = request.attributes.visibility
         let result = try await withStorage {
             try await storage.replace(kind: .issued, nid: nid, keyID: keyID) { old in
-                guard old.isActive(at: now) else { throw TalosError(.apiKeyNotActive, "cannot rotate a non-active key") }
+                guard old.isActive(at: now) else {
+                    throw TalosError(.apiKeyNotActive, "cannot rotate a non-active key")
+                }
                 var replacement = overrides.apply(to: old)
                 replacement.keyID = newID
                 replacement.createTime = createdAt
@@ -194,15 +252,24 @@ public struct KeyService: Sendable {
                 if requestedVisibility != .unspecified { replacement.visibility = requestedVisibility }
                 // Checked before anything is written: a PUBLIC key needs a public prefix to be usable.
                 _ = try Self.prefix(for: replacement.visibility, settings: settings)
-                return Replacement(replacement: replacement, retired: old.revoked(reason: .superseded, description: nil, at: now))
+                return Replacement(
+                    replacement: replacement,
+                    retired: old.revoked(reason: .superseded, description: nil, at: now)
+                )
             }
         }
         guard let result else { throw Self.notFound(kind: .issued, keyID: keyID) }
         let prefix = try Self.prefix(for: result.replacement.visibility, settings: settings)
         let secret = IssuedKeyFormat.makeKey(
-            prefix: prefix, createdAtSeconds: createdAt.seconds, keyID: newID, hmac: settings.keyring.current.checksumKey)
+            prefix: prefix,
+            createdAtSeconds: createdAt.seconds,
+            keyID: newID,
+            hmac: settings.keyring.current.checksumKey
+        )
         logger.info(
-            "audit", metadata: ["event": "issued_api_key.rotated", "key_id": "\(keyID)", "new_key_id": "\(newID)"])
+            "audit",
+            metadata: ["event": "issued_api_key.rotated", "key_id": "\(keyID)", "new_key_id": "\(newID)"]
+        )
         return RotateResult(key: result.replacement, secret: secret, oldKey: result.retired)
     }
 
@@ -211,7 +278,11 @@ public struct KeyService: Sendable {
     /// Revokes a key by id (spec §3.6, §14.4). `kind` nil dispatches on the id's shape (UUID → issued, 64 hex →
     /// imported, otherwise 404); a kind given by the path requires that shape (400 otherwise, §14.15).
     public func revoke(
-        kind: KeyKind?, keyID rawID: String, nid: String, reason: RevocationReason, description: String?
+        kind: KeyKind?,
+        keyID rawID: String,
+        nid: String,
+        reason: RevocationReason,
+        description: String?
     ) async throws {
         guard reason != .unspecified else {
             throw TalosError.validation("reason", "a specific revocation reason is required")
@@ -242,7 +313,9 @@ public struct KeyService: Sendable {
         let now = clock.now()
         let revoked = try await withStorage {
             try await storage.modify(kind: resolvedKind, nid: nid, keyID: keyID) { key in
-                guard key.storedStatus != .revoked else { throw TalosError(.apiKeyAlreadyRevoked, "key is already revoked") }
+                guard key.storedStatus != .revoked else {
+                    throw TalosError(.apiKeyAlreadyRevoked, "key is already revoked")
+                }
                 return key.revoked(reason: reason, description: description, at: now)
             }
         }
@@ -250,8 +323,10 @@ public struct KeyService: Sendable {
         logger.info(
             "audit",
             metadata: [
-                "event": "\(resolvedKind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "reason": "\(reason.wireName)",
-            ])
+                "event": "\(resolvedKind.rawValue)_api_key.revoked", "key_id": "\(keyID)",
+                "reason": "\(reason.wireName)",
+            ]
+        )
     }
 
     /// Proof-of-possession revocation (spec §3.17, §14.5).
@@ -264,7 +339,10 @@ public struct KeyService: Sendable {
             throw TalosError.validation("reason", "a specific revocation reason is required")
         }
         guard reason != .privilegeWithdrawn else {
-            throw TalosError(.adminOnlyReason, "reason REVOCATION_REASON_PRIVILEGE_WITHDRAWN is reserved for administrators")
+            throw TalosError(
+                .adminOnly,
+                "reason REVOCATION_REASON_PRIVILEGE_WITHDRAWN is reserved for administrators"
+            )
         }
         let settings = settings.current
         let now = clock.now()
@@ -277,7 +355,8 @@ public struct KeyService: Sendable {
         }
         // The one unauthenticated write (spec §15.5): read without a lock first, and open a write transaction only
         // for a key that exists and would change.
-        guard let current = try await withStorage({ try await storage.fetch(kind: kind, nid: nid, keyID: keyID) }) else {
+        guard let current = try await withStorage({ try await storage.fetch(kind: kind, nid: nid, keyID: keyID) })
+        else {
             throw notFound
         }
         switch current.status(at: now) {
@@ -304,7 +383,8 @@ public struct KeyService: Sendable {
         guard outcome != nil else { throw notFound }
         logger.info(
             "audit",
-            metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"])
+            metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"]
+        )
     }
 
     /// The JWT signing keys in force (public parts feed the JWKS endpoints).
@@ -317,8 +397,10 @@ public struct KeyService: Sendable {
         let count = try await withStorage { try await storage.countActive(nid: nid, at: now) }
         guard Int64(count) + 1 <= max else {
             throw TalosError(
-                .quotaExceeded, "the API key quota for this plan permits up to \(max) active API keys",
-                metadata: [("limit", "\(max)"), ("current_usage", "\(count)")])
+                .quotaExceeded,
+                "the API key quota for this plan permits up to \(max) active API keys",
+                metadata: [("limit", "\(max)"), ("current_usage", "\(count)")]
+            )
         }
     }
 
@@ -327,7 +409,8 @@ public struct KeyService: Sendable {
         guard let prefix = settings.publicPrefix else {
             throw TalosError(
                 .publicPrefixNotConfigured,
-                "public key prefix not configured: set credentials.api_keys.prefix.public_current")
+                "public key prefix not configured: set credentials.api_keys.prefix.public_current"
+            )
         }
         return prefix
     }
@@ -339,7 +422,9 @@ public struct KeyService: Sendable {
     static func normalizedID(_ keyID: String, kind: KeyKind) throws(TalosError) -> String {
         switch kind {
         case .issued:
-            guard let id = UUIDText.normalized(keyID) else { throw TalosError.validation("key_id", "value must be a valid UUID") }
+            guard let id = UUIDText.normalized(keyID) else {
+                throw TalosError.validation("key_id", "value must be a valid UUID")
+            }
             return id
         case .imported:
             guard Hex.isHex(keyID, length: 64) else {
@@ -351,7 +436,10 @@ public struct KeyService: Sendable {
 
     static func notFound(kind: KeyKind, keyID: String) -> TalosError {
         TalosError(
-            .apiKeyNotFound, kind == .issued ? "API key not found" : "imported key not found", metadata: [("key_id", keyID)])
+            .apiKeyNotFound,
+            kind == .issued ? "API key not found" : "imported key not found",
+            metadata: [("key_id", keyID)]
+        )
     }
 
     /// Runs a storage call, translating storage failures into API errors (503, 504, 500).

@@ -47,7 +47,9 @@ public final class LastUsedTracker: BackgroundService {
                 return false
             }
             state.publishedDay[identity] = today
-            if state.publishedDay.count > capacity * 4 { state.publishedDay = state.publishedDay.filter { $0.value == today } }
+            if state.publishedDay.count > capacity * 4 {
+                state.publishedDay = state.publishedDay.filter { $0.value == today }
+            }
             state.pending.append(LastUsedEntry(kind: key.kind, nid: key.nid, keyID: key.keyID, usedAt: now))
             return state.pending.count >= flushSize
         }

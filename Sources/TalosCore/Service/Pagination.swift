@@ -28,7 +28,9 @@ public struct KeyFilter: Sendable, Hashable {
             switch field {
             case "actor_id":
                 guard filter.actorID == nil else { throw fail("duplicated field \"actor_id\"") }
-                guard let value = scanner.quotedString() else { throw fail("actor_id value must be a double-quoted string") }
+                guard let value = scanner.quotedString() else {
+                    throw fail("actor_id value must be a double-quoted string")
+                }
                 guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                     throw fail("actor_id must not contain control characters")
                 }
@@ -94,7 +96,8 @@ private struct FilterScanner {
             index += 1
             if byte == UInt8(ascii: "\"") { return String(decoding: output, as: UTF8.self) }
             if byte == UInt8(ascii: "\\") {
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "\\") else {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "\\")
+                else {
                     return nil
                 }
                 output.append(bytes[index])
@@ -119,12 +122,22 @@ public struct PageTokenCodec: Sendable {
             "v": .int(1), "r": .string(kind.rawValue), "k": .string(lastKeyID), "f": .string(filter),
         ]).serialized()
         let nonce = crypto.randomBytes(12)
-        let sealed = try crypto.chaCha20Poly1305Seal(key: keyring.current.paginationKey, nonce: nonce, plaintext: plaintext)
+        let sealed = try crypto.chaCha20Poly1305Seal(
+            key: keyring.current.paginationKey,
+            nonce: nonce,
+            plaintext: plaintext
+        )
         return Base64URL.encode([0x01] + nonce + sealed)
     }
 
     /// The key id to resume after. - Throws: 400 `INVALID_PAGE_TOKEN` for any decode, decrypt, kind or filter mismatch.
-    public func decode(_ token: String, kind: KeyKind, filter: String, keyring: Keyring, now: Timestamp)
+    public func decode(
+        _ token: String,
+        kind: KeyKind,
+        filter: String,
+        keyring: Keyring,
+        now: Timestamp
+    )
         throws(TalosError) -> String
     {
         let invalid = TalosError(.invalidPageToken, "invalid page_token")
@@ -133,7 +146,12 @@ public struct PageTokenCodec: Sendable {
         let nonce = Array(bytes[1..<13])
         let sealed = Array(bytes[13...])
         for secret in keyring.active(at: now) {
-            guard let plaintext = try? crypto.chaCha20Poly1305Open(key: secret.paginationKey, nonce: nonce, sealed: sealed)
+            guard
+                let plaintext = try? crypto.chaCha20Poly1305Open(
+                    key: secret.paginationKey,
+                    nonce: nonce,
+                    sealed: sealed
+                )
             else { continue }
             guard let document = try? JSONValue.parse(plaintext), document["v"] == .int(1),
                 document["r"] == .string(kind.rawValue), document["f"] == .string(filter),

@@ -73,7 +73,9 @@ public struct RotateKeyRequest: Sendable, Hashable {
 enum Validate {
     static func name(_ name: String, field: String = "name") throws(TalosError) -> String {
         guard !name.isEmpty else { throw .validation(field, "value is required") }
-        guard name.unicodeScalars.count <= 255 else { throw .validation(field, "value length must be at most 255 characters") }
+        guard name.unicodeScalars.count <= 255 else {
+            throw .validation(field, "value length must be at most 255 characters")
+        }
         guard !name.unicodeScalars.contains(where: isControl) else {
             throw .validation(field, "value must not contain control characters")
         }

@@ -32,7 +32,8 @@ public struct CredentialSettings: Sendable {
         self.publicPrefix = config.publicPrefix
         self.allowedPrefixes = Set(
             [config.prefix] + config.retiredPrefixes + (config.publicPrefix.map { [$0] } ?? [])
-                + config.retiredPublicPrefixes)
+                + config.retiredPublicPrefixes
+        )
         self.macaroonPrefixes = [config.macaroonPrefix] + config.retiredMacaroonPrefixes
         self.quotaMaxKeys = config.quotaMaxKeys
         self.retiredIssuers = config.retiredIssuers

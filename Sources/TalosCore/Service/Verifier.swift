@@ -14,7 +14,8 @@ enum Authentication: Sendable {
 struct Authenticator: Sendable {
     let crypto: any CryptoBackend
 
-    func authenticate(_ credential: String, nid: String, settings: CredentialSettings, now: Timestamp) -> Authentication {
+    func authenticate(_ credential: String, nid: String, settings: CredentialSettings, now: Timestamp) -> Authentication
+    {
         let route = CredentialRoute.route(credential, macaroonPrefixes: settings.macaroonPrefixes)
         switch route {
         case .derivedJWT, .derivedMacaroon:
@@ -145,8 +146,13 @@ public struct Verifier: Sendable {
             switch authenticator.authenticate(credential, nid: context.nid, settings: settings, now: now) {
             case .derived(let route):
                 results[index] = verifyDerived(
-                    credential, route: route, expectedAudiences: item.expectedAudiences, context: context,
-                    settings: settings, now: now)
+                    credential,
+                    route: route,
+                    expectedAudiences: item.expectedAudiences,
+                    context: context,
+                    settings: settings,
+                    now: now
+                )
             case .rejected(let cause):
                 logger.debug("verification rejected before lookup", metadata: ["cause": "\(cause)"])
                 results[index] = .failure(.notFound)
@@ -164,15 +170,22 @@ public struct Verifier: Sendable {
             let byID = Dictionary(found.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
             for lookup in wanted {
                 results[lookup.index] = evaluate(
-                    byID[lookup.keyID], expectedAudiences: items[lookup.index].expectedAudiences, context: context,
-                    settings: settings, now: now)
+                    byID[lookup.keyID],
+                    expectedAudiences: items[lookup.index].expectedAudiences,
+                    context: context,
+                    settings: settings,
+                    now: now
+                )
             }
         }
         return results.map { $0 ?? .failure(.internal) }
     }
 
     private func evaluate(
-        _ key: APIKey?, expectedAudiences: [String], context: VerificationContext, settings: CredentialSettings,
+        _ key: APIKey?,
+        expectedAudiences: [String],
+        context: VerificationContext,
+        settings: CredentialSettings,
         now: Timestamp
     ) -> Verification {
         guard let key else { return .failure(.notFound) }
@@ -187,9 +200,16 @@ public struct Verifier: Sendable {
         guard expectedAudiences.isEmpty else { return .failure(.audienceMismatch) }
         lastUsed?.observe(key, at: now)
         let credential = VerifiedCredential(
-            keyID: key.keyID, actorID: key.actorID, scopes: key.scopes, expireTime: key.expireTime,
-            metadata: key.metadata, rateLimitPolicy: key.rateLimitPolicy, visibility: key.visibility,
-            issuer: settings.issuer, audiences: [])
+            keyID: key.keyID,
+            actorID: key.actorID,
+            scopes: key.scopes,
+            expireTime: key.expireTime,
+            metadata: key.metadata,
+            rateLimitPolicy: key.rateLimitPolicy,
+            visibility: key.visibility,
+            issuer: settings.issuer,
+            audiences: []
+        )
         return Verification(errorCode: nil, credential: credential, key: key)
     }
 
@@ -204,16 +224,24 @@ public struct Verifier: Sendable {
 
     /// Stateless verification of a JWT or macaroon (spec §6.3): no database, no cache, no last-used.
     func verifyDerived(
-        _ token: String, route: CredentialRoute, expectedAudiences: [String], context: VerificationContext,
-        settings: CredentialSettings, now: Timestamp
+        _ token: String,
+        route: CredentialRoute,
+        expectedAudiences: [String],
+        context: VerificationContext,
+        settings: CredentialSettings,
+        now: Timestamp
     ) -> Verification {
         let claims: DerivedClaims?
         if route == .derivedJWT {
             claims = JWTCodec.verify(token, keyring: settings.signingKeys)
         } else {
-            claims = MacaroonCodec.verify(
-                token, prefixes: settings.macaroonPrefixes,
-                rootKeys: settings.keyring.active(at: now).map(\.macaroonRootKey), crypto: service.crypto)?.claims
+            claims =
+                MacaroonCodec.verify(
+                    token,
+                    prefixes: settings.macaroonPrefixes,
+                    rootKeys: settings.keyring.active(at: now).map(\.macaroonRootKey),
+                    crypto: service.crypto
+                )?.claims
         }
         guard let claims, settings.acceptsIssuer(claims.issuer, at: now) else { return .failure(.signatureInvalid) }
         let skew = settings.clockSkew / 1_000_000_000
@@ -234,10 +262,16 @@ public struct Verifier: Sendable {
         var metadata = claims.custom
         for (name, value) in claims.meta ?? [:] { metadata[name] = value }
         let credential = VerifiedCredential(
-            keyID: claims.parentKeyID, actorID: claims.actorID ?? "", scopes: claims.scopes,
-            expireTime: Timestamp(seconds: claims.expires), metadata: metadata, rateLimitPolicy: nil,
-            visibility: claims.visibility == "public" ? .public : .secret, issuer: claims.issuer,
-            audiences: claims.audiences)
+            keyID: claims.parentKeyID,
+            actorID: claims.actorID ?? "",
+            scopes: claims.scopes,
+            expireTime: Timestamp(seconds: claims.expires),
+            metadata: metadata,
+            rateLimitPolicy: nil,
+            visibility: claims.visibility == "public" ? .public : .secret,
+            issuer: claims.issuer,
+            audiences: claims.audiences
+        )
         return Verification(errorCode: nil, credential: credential, key: nil)
     }
 }

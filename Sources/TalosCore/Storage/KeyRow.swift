@@ -39,10 +39,25 @@ public struct KeyRow: Sendable, Hashable {
     public var requestID: String?
 
     public init(
-        nid: String, kind: String, keyID: String, name: String, actorID: String, scopes: String, status: Int64,
-        createTime: Int64, updateTime: Int64, expireTime: Int64?, lastUsedTime: Int64?, metadata: String,
-        rateLimitQuota: Int64?, rateLimitWindow: Int64?, allowedCIDRs: String, revocationReason: Int64?,
-        revocationDescription: String?, visibility: Int64, requestID: String?
+        nid: String,
+        kind: String,
+        keyID: String,
+        name: String,
+        actorID: String,
+        scopes: String,
+        status: Int64,
+        createTime: Int64,
+        updateTime: Int64,
+        expireTime: Int64?,
+        lastUsedTime: Int64?,
+        metadata: String,
+        rateLimitQuota: Int64?,
+        rateLimitWindow: Int64?,
+        allowedCIDRs: String,
+        revocationReason: Int64?,
+        revocationDescription: String?,
+        visibility: Int64,
+        requestID: String?
     ) {
         self.nid = nid
         self.kind = kind
@@ -68,16 +83,26 @@ public struct KeyRow: Sendable, Hashable {
     /// The row that stores `key`.
     public init(_ key: APIKey) {
         self.init(
-            nid: key.nid, kind: key.kind.rawValue, keyID: key.keyID, name: key.name, actorID: key.actorID,
+            nid: key.nid,
+            kind: key.kind.rawValue,
+            keyID: key.keyID,
+            name: key.name,
+            actorID: key.actorID,
             scopes: JSONValue.array(key.scopes.map(JSONValue.string)).compactString,
-            status: Int64(key.storedStatus.rawValue), createTime: key.createTime.microseconds,
-            updateTime: key.updateTime.microseconds, expireTime: key.expireTime?.microseconds,
-            lastUsedTime: key.lastUsedTime?.microseconds, metadata: JSONValue.object(key.metadata).compactString,
-            rateLimitQuota: key.rateLimitPolicy?.quota, rateLimitWindow: key.rateLimitPolicy?.windowSeconds,
+            status: Int64(key.storedStatus.rawValue),
+            createTime: key.createTime.microseconds,
+            updateTime: key.updateTime.microseconds,
+            expireTime: key.expireTime?.microseconds,
+            lastUsedTime: key.lastUsedTime?.microseconds,
+            metadata: JSONValue.object(key.metadata).compactString,
+            rateLimitQuota: key.rateLimitPolicy?.quota,
+            rateLimitWindow: key.rateLimitPolicy?.windowSeconds,
             allowedCIDRs: JSONValue.array(key.allowedCIDRs.map(JSONValue.string)).compactString,
             revocationReason: key.revocationReason.map { Int64($0.rawValue) },
-            revocationDescription: key.revocationDescription, visibility: Int64(key.visibility.rawValue),
-            requestID: key.requestID)
+            revocationDescription: key.revocationDescription,
+            visibility: Int64(key.visibility.rawValue),
+            requestID: key.requestID
+        )
     }
 
     /// Times a stored row may hold: 1970-01-01 up to 9999-12-31T23:59:59.999999Z.
@@ -121,14 +146,26 @@ public struct KeyRow: Sendable, Hashable {
         default: throw corrupt("rate_limit_quota")
         }
         return APIKey(
-            kind: kind, nid: nid, keyID: keyID, name: name, actorID: actorID, scopes: try strings(scopes, "scopes"),
-            storedStatus: storedStatus, createTime: try time(createTime, "create_time"),
-            updateTime: try time(updateTime, "update_time"), expireTime: try optionalTime(expireTime, "expire_time"),
-            lastUsedTime: try optionalTime(lastUsedTime, "last_used_time"), metadata: metadata,
-            rateLimitPolicy: policy, allowedCIDRs: try strings(allowedCIDRs, "allowed_cidrs"),
+            kind: kind,
+            nid: nid,
+            keyID: keyID,
+            name: name,
+            actorID: actorID,
+            scopes: try strings(scopes, "scopes"),
+            storedStatus: storedStatus,
+            createTime: try time(createTime, "create_time"),
+            updateTime: try time(updateTime, "update_time"),
+            expireTime: try optionalTime(expireTime, "expire_time"),
+            lastUsedTime: try optionalTime(lastUsedTime, "last_used_time"),
+            metadata: metadata,
+            rateLimitPolicy: policy,
+            allowedCIDRs: try strings(allowedCIDRs, "allowed_cidrs"),
             revocationReason: try revocationReason.map { value throws(StorageError) in
                 try enumeration(value, "revocation_reason")
             },
-            revocationDescription: revocationDescription, visibility: visibility, requestID: requestID)
+            revocationDescription: revocationDescription,
+            visibility: visibility,
+            requestID: requestID
+        )
     }
 }

@@ -44,7 +44,10 @@ public protocol KeyStorage: Sendable {
     /// - Returns: the stored record, or `nil` when no record has that id.
     /// - Throws: errors of `transform`; `StorageError.unavailable` / `.timeout`.
     func modify(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> APIKey
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> APIKey
     ) async throws -> APIKey?
 
     /// Atomically replaces a record with a new one: in one transaction, reads `keyID` with a row lock, asks
@@ -53,7 +56,10 @@ public protocol KeyStorage: Sendable {
     /// - Returns: `nil` when no record has that id, else both records as stored.
     /// - Throws: errors of `transform` (nothing is written); `StorageError`.
     func replace(
-        kind: KeyKind, nid: String, keyID: String, _ transform: @Sendable (APIKey) throws -> Replacement
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> Replacement
     ) async throws -> Replacement?
 
     /// Raises `last_used_time` to each entry's instant where it is older or unset (spec §5.8), in one transaction.
@@ -121,8 +127,13 @@ public struct ListQuery: Sendable, Hashable {
     public var now: Timestamp
 
     public init(
-        kind: KeyKind, nid: String, actorID: String? = nil, status: KeyStatus? = nil, after: String? = nil,
-        limit: Int, now: Timestamp
+        kind: KeyKind,
+        nid: String,
+        actorID: String? = nil,
+        status: KeyStatus? = nil,
+        after: String? = nil,
+        limit: Int,
+        now: Timestamp
     ) {
         self.kind = kind
         self.nid = nid

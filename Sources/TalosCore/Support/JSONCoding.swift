@@ -13,7 +13,8 @@ extension JSONValue {
     /// values (every scalar, array and object counts one) so that a body's memory stays proportional to its size
     /// with a small factor (spec §15.6).
     /// - Throws: `JSONParseError` for anything that is not valid JSON or holds more than `maxValues` values.
-    public static func parse(_ bytes: some Collection<UInt8>, maxValues: Int = .max) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>, maxValues: Int = .max) throws(JSONParseError) -> JSONValue
+    {
         var parser = JSONParser(bytes: Array(bytes), remainingValues: maxValues)
         guard !parser.bytes.isEmpty else { throw JSONParseError(detail: "empty body") }
         parser.skipWhitespace()
@@ -123,7 +124,9 @@ private struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ parser: inout JSONParser) -> Int {
             let begin = parser.index
-            while parser.index < parser.bytes.count, parser.bytes[parser.index] >= 0x30, parser.bytes[parser.index] <= 0x39 {
+            while parser.index < parser.bytes.count, parser.bytes[parser.index] >= 0x30,
+                parser.bytes[parser.index] <= 0x39
+            {
                 parser.index += 1
             }
             return parser.index - begin
@@ -139,7 +142,9 @@ private struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits(&self) > 0 else { throw error("invalid number") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -172,7 +177,8 @@ private struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
-                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
                         else { throw error("invalid surrogate pair") }
                         index += 2
                         let low = try hex4()
@@ -191,7 +197,8 @@ private struct JSONParser {
     }
 
     mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        guard bytes.count - index >= 4,
+            let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
         else { throw error("invalid unicode escape") }
         index += 4
         return value
