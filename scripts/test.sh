@@ -17,7 +17,8 @@ if [ -z "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
     echo "notice: PostgreSQL is not installed; skipping the Postgres suites (apt-get install postgresql)" >&2
   fi
 fi
-swift build --build-tests
+swift format lint --strict -r -p Sources Tests Benchmarks Package.swift
+swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
