@@ -74,9 +74,9 @@ public func buildApplication(
         ]
     )
     var services: [any Service] = [StorageLifetime(handle: handle)]
-    services += handle.services.map(BackgroundServiceAdapter.init)
+    services += handle.services
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
-    services.append(BackgroundServiceAdapter(lastUsed))
+    services.append(lastUsed)
     if let reloadSource {
         services.append(
             ConfigReloadService(
@@ -126,16 +126,5 @@ struct StorageLifetime: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await handle.shutdown()
-    }
-}
-
-/// Runs a core `BackgroundService` in the service group.
-struct BackgroundServiceAdapter: Service {
-    let service: any BackgroundService
-
-    init(_ service: any BackgroundService) { self.service = service }
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { try await service.run() }
     }
 }

@@ -14,16 +14,9 @@ extension StorageBackend {
             storage: PostgresKeyStorage(database: database),
             migrator: PostgresMigrator(database: database),
             migratesAutomatically: false,
-            services: [PostgresClientService(client: client)]
+            services: [client]
         )
     }
-}
-
-/// Runs the connection pool for the storage's lifetime.
-struct PostgresClientService: BackgroundService {
-    let client: PostgresClient
-
-    func run() async throws { await client.run() }
 }
 
 /// DSN parsing (spec §9.2): pool parameters are consumed here and never sent to the server.

@@ -42,7 +42,7 @@ struct MigrateOptions: ParsableArguments {
     }
 
     /// Runs `body` on the migrator, translating storage failures into exit 1.
-    func withMigrator(_ body: @Sendable (any SchemaMigrator) async throws -> Void) async throws {
+    func withMigrator(_ body: @escaping @Sendable (any SchemaMigrator) async throws -> Void) async throws {
         let handle = try await open()
         do {
             try await handle.withServices { handle in try await body(handle.migrator) }

@@ -1,4 +1,6 @@
 public import Logging
+public import ServiceLifecycle
+import Synchronization
 
 /// What a storage backend factory hands back: the storage, its migrator and the long-running work it needs.
 public struct StorageHandle: Sendable {
@@ -7,7 +9,7 @@ public struct StorageHandle: Sendable {
     /// Whether `serve` applies pending migrations by itself (embedded, single-node databases).
     public let migratesAutomatically: Bool
     /// Background work (connection pools, listeners) the host runs for the storage's lifetime.
-    public let services: [any BackgroundService]
+    public let services: [any Service]
     /// Releases connections; called once when the host stops.
     public let shutdown: @Sendable () async -> Void
 
@@ -15,7 +17,7 @@ public struct StorageHandle: Sendable {
         storage: any KeyStorage,
         migrator: any SchemaMigrator,
         migratesAutomatically: Bool,
-        services: [any BackgroundService] = [],
+        services: [any Service] = [],
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.storage = storage
@@ -24,14 +26,6 @@ public struct StorageHandle: Sendable {
         self.services = services
         self.shutdown = shutdown
     }
-}
-
-/// A long-running task owned by a backend; the host runs it in its service group until shutdown.
-///
-/// Mirrors swift-service-lifecycle's `Service` without making the core depend on it: `run` returns when the task is
-/// cancelled (graceful shutdown) or throws when it fails.
-public protocol BackgroundService: Sendable {
-    func run() async throws
 }
 
 /// A storage backend: a name, the DSN schemes it serves and a factory. Register one with `BackendRegistry`.
@@ -101,21 +95,55 @@ public struct BackendRegistry: Sendable {
 }
 
 extension StorageHandle {
-    /// Runs `body` while the storage's background services run (for commands outside a service group, such as
-    /// migrations and tests), then stops them and releases the storage.
-    public func withServices<T: Sendable>(_ body: @Sendable (StorageHandle) async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in services { group.addTask { try await service.run() } }
-            do {
-                let result = try await body(self)
-                group.cancelAll()
-                await shutdown()
-                return result
-            } catch {
-                group.cancelAll()
-                await shutdown()
-                throw error
-            }
+    /// Runs `body` while the storage's services run in a `ServiceGroup` (for work outside `talos serve`, such as
+    /// migrations and tests), then shuts the group down gracefully and releases the storage.
+    public func withServices<T: Sendable>(
+        logger: Logger = Logger(label: "talos.storage"), _ body: @escaping @Sendable (StorageHandle) async throws -> T
+    ) async throws -> T {
+        let work = OneShot(handle: self, body: body)
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger)
+        configuration.services.append(.init(service: work, successTerminationBehavior: .gracefullyShutdownGroup))
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            await shutdown()
+            throw work.failure ?? error
         }
+        await shutdown()
+        if let failure = work.failure { throw failure }
+        return try work.result()
+    }
+}
+
+/// `withServices`' body as a service that ends the group when it returns.
+private final class OneShot<T: Sendable>: Service, Sendable {
+    private let handle: StorageHandle
+    private let body: @Sendable (StorageHandle) async throws -> T
+    private let outcome = Mutex<Result<T, any Error>?>(nil)
+
+    init(handle: StorageHandle, body: @escaping @Sendable (StorageHandle) async throws -> T) {
+        self.handle = handle
+        self.body = body
+    }
+
+    func run() async throws {
+        do {
+            let value = try await body(handle)
+            outcome.withLock { $0 = .success(value) }
+        } catch {
+            outcome.withLock { $0 = .failure(error) }
+        }
+    }
+
+    var failure: (any Error)? {
+        outcome.withLock { if case .failure(let error)? = $0 { error } else { nil } }
+    }
+
+    func result() throws -> T {
+        guard case .success(let value)? = outcome.withLock({ $0 }) else {
+            throw StorageError.other("storage work ended without a result")
+        }
+        return value
     }
 }

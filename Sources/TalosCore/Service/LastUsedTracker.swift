@@ -1,4 +1,5 @@
 public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// Records when keys were last used (spec §5.8) without making verification wait.
@@ -10,7 +11,7 @@ import Synchronization
 ///
 /// Deviation: one flusher drains every shard; `last_used.num_workers` is accepted but a single batched writer keeps
 /// the write path simple, and batching already bounds the database load to one transaction per flush.
-public final class LastUsedTracker: BackgroundService {
+public final class LastUsedTracker: Service {
     private struct State {
         var pending: [LastUsedEntry] = []
         var publishedDay: [String: Int64] = [:]
@@ -60,20 +61,16 @@ public final class LastUsedTracker: BackgroundService {
         timestamp.seconds >= 0 ? timestamp.seconds / 86_400 : (timestamp.seconds - 86_399) / 86_400
     }
 
-    /// Flushes until cancelled (graceful shutdown), then flushes what is pending once more.
+    /// Flushes until graceful shutdown, then flushes what is pending once more (within the shutdown's drain).
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [wake, flushInterval] in
                 while (try? await Task.sleep(for: flushInterval)) != nil { wake.yield() }
             }
-            for await _ in wakeups {
-                if Task.isCancelled { break }
-                await flush()
-            }
+            for await _ in wakeups.cancelOnGracefulShutdown() { await flush() }
             group.cancelAll()
         }
-        // The final flush runs outside the cancelled task so the database calls are not cancelled with it.
-        await Task { await self.flush() }.value
+        await flush()
     }
 
     /// Writes every pending use; on failure they are dropped (logged), since a later use will publish again.
