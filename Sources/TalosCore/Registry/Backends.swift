@@ -98,11 +98,14 @@ extension StorageHandle {
     /// Runs `body` while the storage's services run in a `ServiceGroup` (for work outside `talos serve`, such as
     /// migrations and tests), then shuts the group down gracefully and releases the storage.
     public func withServices<T: Sendable>(
-        logger: Logger = Logger(label: "talos.storage"), _ body: @escaping @Sendable (StorageHandle) async throws -> T
+        logger: Logger = Logger(label: "talos.storage"),
+        _ body: @escaping @Sendable (StorageHandle) async throws -> T
     ) async throws -> T {
         let work = OneShot(handle: self, body: body)
         var configuration = ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger)
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            logger: logger
+        )
         configuration.services.append(.init(service: work, successTerminationBehavior: .gracefullyShutdownGroup))
         do {
             try await ServiceGroup(configuration: configuration).run()
