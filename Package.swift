@@ -137,6 +137,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TalosServiceTests",
+            dependencies: [
+                "TalosCore", "TalosOpenSSL", "TalosTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TalosOpenSSLTests",
             dependencies: ["TalosCore", "TalosOpenSSL", "TalosTesting"],
             swiftSettings: swiftSettings

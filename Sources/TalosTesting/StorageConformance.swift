@@ -10,36 +10,53 @@ public struct StorageConformance: Sendable {
 
     public init(makeStorage: @escaping Factory) { self.makeStorage = makeStorage }
 
-    /// Names of every check, for `@Test(arguments:)`.
-    public static let checks = [
-        "insertAndFetch", "duplicateKeyID", "idempotency", "concurrentIdempotentInserts", "listFiltersAndKeyset",
-        "batchFetch", "modify", "modifyAbortsOnThrow", "replaceIsAtomic", "concurrentReplaceExactlyOneWins",
-        "revokeOnce", "countActive", "delete", "tenantIsolation", "roundTripsEveryField", "insertSkippingExisting",
-        "recordLastUsed",
-    ]
+    /// Every check; a new one is a new case, so a switch that forgets it does not compile.
+    public enum Check: String, Sendable, CaseIterable, CustomStringConvertible {
+        case insertAndFetch
+        case duplicateKeyID
+        case idempotency
+        case concurrentIdempotentInserts
+        case listFiltersAndKeyset
+        case batchFetch
+        case modify
+        case modifyAbortsOnThrow
+        case replaceIsAtomic
+        case concurrentReplaceExactlyOneWins
+        case revokeOnce
+        case countActive
+        case delete
+        case tenantIsolation
+        case roundTripsEveryField
+        case insertSkippingExisting
+        case recordLastUsed
 
-    /// Runs one check by name.
-    public func run(_ check: String) async throws {
+        public var description: String { rawValue }
+    }
+
+    /// Every check, for `@Test(arguments:)`.
+    public static let checks = Check.allCases
+
+    /// Runs one check on a fresh storage.
+    public func run(_ check: Check) async throws {
         let storage = try await makeStorage()
         switch check {
-        case "insertAndFetch": try await insertAndFetch(storage)
-        case "duplicateKeyID": try await duplicateKeyID(storage)
-        case "idempotency": try await idempotency(storage)
-        case "concurrentIdempotentInserts": try await concurrentIdempotentInserts(storage)
-        case "listFiltersAndKeyset": try await listFiltersAndKeyset(storage)
-        case "batchFetch": try await batchFetch(storage)
-        case "modify": try await modify(storage)
-        case "modifyAbortsOnThrow": try await modifyAbortsOnThrow(storage)
-        case "replaceIsAtomic": try await replaceIsAtomic(storage)
-        case "concurrentReplaceExactlyOneWins": try await concurrentReplaceExactlyOneWins(storage)
-        case "revokeOnce": try await revokeOnce(storage)
-        case "countActive": try await countActive(storage)
-        case "delete": try await delete(storage)
-        case "tenantIsolation": try await tenantIsolation(storage)
-        case "roundTripsEveryField": try await roundTripsEveryField(storage)
-        case "insertSkippingExisting": try await insertSkippingExisting(storage)
-        case "recordLastUsed": try await recordLastUsed(storage)
-        default: Issue.record("unknown conformance check \(check)")
+        case .insertAndFetch: try await insertAndFetch(storage)
+        case .duplicateKeyID: try await duplicateKeyID(storage)
+        case .idempotency: try await idempotency(storage)
+        case .concurrentIdempotentInserts: try await concurrentIdempotentInserts(storage)
+        case .listFiltersAndKeyset: try await listFiltersAndKeyset(storage)
+        case .batchFetch: try await batchFetch(storage)
+        case .modify: try await modify(storage)
+        case .modifyAbortsOnThrow: try await modifyAbortsOnThrow(storage)
+        case .replaceIsAtomic: try await replaceIsAtomic(storage)
+        case .concurrentReplaceExactlyOneWins: try await concurrentReplaceExactlyOneWins(storage)
+        case .revokeOnce: try await revokeOnce(storage)
+        case .countActive: try await countActive(storage)
+        case .delete: try await delete(storage)
+        case .tenantIsolation: try await tenantIsolation(storage)
+        case .roundTripsEveryField: try await roundTripsEveryField(storage)
+        case .insertSkippingExisting: try await insertSkippingExisting(storage)
+        case .recordLastUsed: try await recordLastUsed(storage)
         }
     }
 

@@ -48,7 +48,7 @@ enum TestPostgres {
 @Suite(.enabled(if: TestPostgres.enabled, "set TALOS_TEST_POSTGRES_DSN to run the Postgres tests"))
 struct PostgresStorageConformanceTests {
     @Test(arguments: StorageConformance.checks)
-    func conformance(check: String) async throws {
+    func conformance(check: StorageConformance.Check) async throws {
         let handle = try await TestPostgres.open(try await TestPostgres.freshDatabase())
         try await handle.withServices { handle in
             try await handle.migrator.up(steps: nil)

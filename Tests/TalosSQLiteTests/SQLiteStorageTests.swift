@@ -21,7 +21,7 @@ func openMigratedSQLite() async throws -> StorageHandle {
 
 @Suite struct SQLiteStorageConformanceTests {
     @Test(arguments: StorageConformance.checks)
-    func conformance(check: String) async throws {
+    func conformance(check: StorageConformance.Check) async throws {
         try await StorageConformance { try await openMigratedSQLite().storage }.run(check)
     }
 }

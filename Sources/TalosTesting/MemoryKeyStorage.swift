@@ -1,0 +1,121 @@
+import Synchronization
+public import TalosCore
+
+/// A `KeyStorage` in memory, for testing the core without a database. It passes the storage conformance suite:
+/// unique `(kind, nid, key_id)`, idempotent inserts by `(kind, nid, request_id)`, bytewise keyset order, and
+/// every operation atomic under one lock.
+public final class MemoryKeyStorage: KeyStorage {
+    private struct Identity: Hashable {
+        let kind: KeyKind
+        let nid: String
+        let keyID: String
+    }
+
+    private let keys = Mutex<[Identity: APIKey]>([:])
+
+    public init() {}
+
+    private static func identity(_ key: APIKey) -> Identity { Identity(kind: key.kind, nid: key.nid, keyID: key.keyID) }
+
+    private static func replayed(_ key: APIKey, in keys: [Identity: APIKey]) -> APIKey? {
+        guard let requestID = key.requestID else { return nil }
+        return keys.values.first { $0.kind == key.kind && $0.nid == key.nid && $0.requestID == requestID }
+    }
+
+    public func insert(_ key: APIKey) async throws -> InsertOutcome {
+        try keys.withLock { keys throws(StorageError) -> InsertOutcome in
+            if let existing = Self.replayed(key, in: keys) { return .replayed(existing) }
+            guard keys[Self.identity(key)] == nil else { throw StorageError.duplicate() }
+            keys[Self.identity(key)] = key
+            return .created(key)
+        }
+    }
+
+    public func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {
+        self.keys.withLock { stored in
+            var inserted = Set<String>()
+            for key in keys where stored[Self.identity(key)] == nil {
+                stored[Self.identity(key)] = key
+                inserted.insert(key.keyID)
+            }
+            return inserted
+        }
+    }
+
+    public func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
+        keys.withLock { $0[Identity(kind: kind, nid: nid, keyID: keyID)] }
+    }
+
+    public func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
+        keys.withLock { keys in keys.values.first { $0.kind == kind && $0.nid == nid && $0.requestID == requestID } }
+    }
+
+    public func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
+        keys.withLock { keys in keyIDs.compactMap { keys[Identity(kind: kind, nid: nid, keyID: $0)] } }
+    }
+
+    public func list(_ query: ListQuery) async throws -> [APIKey] {
+        let matching = keys.withLock { keys in
+            keys.values.filter { key in
+                guard key.kind == query.kind, key.nid == query.nid else { return false }
+                if let actorID = query.actorID, key.actorID != actorID { return false }
+                if let status = query.status, key.status(at: query.now) != status { return false }
+                if let after = query.after, !after.utf8.lexicographicallyPrecedes(key.keyID.utf8) { return false }
+                return true
+            }
+        }
+        return Array(matching.sorted { $0.keyID.utf8.lexicographicallyPrecedes($1.keyID.utf8) }.prefix(query.limit))
+    }
+
+    public func modify(
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> APIKey
+    ) async throws -> APIKey? {
+        try keys.withLock { keys in
+            let identity = Identity(kind: kind, nid: nid, keyID: keyID)
+            guard let key = keys[identity] else { return nil }
+            let updated = try transform(key)
+            keys[identity] = updated
+            return updated
+        }
+    }
+
+    public func replace(
+        kind: KeyKind,
+        nid: String,
+        keyID: String,
+        _ transform: @Sendable (APIKey) throws -> Replacement
+    ) async throws -> Replacement? {
+        try keys.withLock { keys in
+            guard let key = keys[Identity(kind: kind, nid: nid, keyID: keyID)] else { return nil }
+            let replacement = try transform(key)
+            guard keys[Self.identity(replacement.replacement)] == nil else { throw StorageError.duplicate() }
+            keys[Self.identity(replacement.replacement)] = replacement.replacement
+            keys[Self.identity(replacement.retired)] = replacement.retired
+            return replacement
+        }
+    }
+
+    public func recordLastUsed(_ entries: [LastUsedEntry]) async throws {
+        keys.withLock { keys in
+            for entry in entries {
+                let identity = Identity(kind: entry.kind, nid: entry.nid, keyID: entry.keyID)
+                guard var key = keys[identity] else { continue }
+                key.lastUsedTime = max(key.lastUsedTime ?? entry.usedAt, entry.usedAt)
+                keys[identity] = key
+            }
+        }
+    }
+
+    public func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
+        keys.withLock { $0.removeValue(forKey: Identity(kind: kind, nid: nid, keyID: keyID)) != nil }
+    }
+
+    public func countActive(nid: String, at now: Timestamp) async throws -> Int {
+        keys.withLock { keys in keys.values.count { $0.nid == nid && $0.isActive(at: now) } }
+    }
+
+    public func checkHealth() async throws {}
+}

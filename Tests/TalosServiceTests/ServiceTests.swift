@@ -1,0 +1,112 @@
+import Logging
+import TalosOpenSSL
+import TalosTesting
+import Testing
+
+@testable import TalosCore
+
+/// The key service and verifier on in-memory storage with a manual clock: the core without HTTP or a database.
+@Suite struct ServiceTests {
+    struct Fixture {
+        let storage = MemoryKeyStorage()
+        let clock = ManualClock()
+        let service: KeyService
+        let tracker: LastUsedTracker
+        let verifier: Verifier
+
+        init() throws {
+            var config = TalosConfig()
+            config.issuer = "https://api.example.com"
+            config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
+            let crypto = try OpenSSLCrypto()
+            let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            service = KeyService(
+                storage: storage,
+                crypto: crypto,
+                settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+                clock: clock,
+                logger: logger
+            )
+            tracker = LastUsedTracker(storage: storage, config: config, logger: logger)
+            verifier = Verifier(service: service, lastUsed: tracker)
+        }
+
+        func issue(ttl: String? = nil) async throws -> (keyID: String, secret: String) {
+            var request = IssueKeyRequest()
+            request.attributes.name = .value("n")
+            request.attributes.actorID = .value("a")
+            request.ttl = ttl
+            let issued = try await service.issue(request, nid: UUIDText.nilUUID)
+            return (issued.key.keyID, try #require(issued.secret))
+        }
+
+        func verify(_ credential: String) async throws -> Verification {
+            try await verifier.verify(
+                VerificationItem(credential: credential),
+                context: VerificationContext(nid: UUIDText.nilUUID, clientIP: nil)
+            )
+        }
+    }
+
+    @Test func issueVerifyExpireRevoke() async throws {
+        let fixture = try Fixture()
+        let (keyID, secret) = try await fixture.issue(ttl: "1h")
+        #expect(try await fixture.verify(secret).isValid)
+        fixture.clock.advance(seconds: 3601)
+        let expired = try await fixture.verify(secret).errorCode
+        #expect(expired == .expired, "\(String(describing: expired))")
+        let (otherID, other) = try await fixture.issue()
+        try await fixture.service.revoke(
+            kind: nil,
+            keyID: otherID,
+            nid: UUIDText.nilUUID,
+            reason: .superseded,
+            description: nil
+        )
+        #expect(try await fixture.verify(other).errorCode == .revoked)
+        #expect(try await fixture.verify(String(secret.dropLast()) + "x").errorCode == .notFound)
+        #expect(try await fixture.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: keyID) != nil)
+    }
+
+    /// Spec §5.8: a verification publishes one use per key and UTC day; the flush writes it. No sleeping: the test
+    /// flushes as the tracker's timer would.
+    @Test func lastUsedIsRecordedOncePerDay() async throws {
+        let fixture = try Fixture()
+        let (keyID, secret) = try await fixture.issue()
+        for _ in 0..<3 { #expect(try await fixture.verify(secret).isValid) }
+        await fixture.tracker.flush()
+        let used = try await fixture.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: keyID)?.lastUsedTime
+        #expect(used == fixture.clock.now())
+        fixture.clock.advance(seconds: 60)
+        #expect(try await fixture.verify(secret).isValid)
+        await fixture.tracker.flush()
+        #expect(
+            try await fixture.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: keyID)?.lastUsedTime == used
+        )
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await fixture.verify(secret).isValid)
+        await fixture.tracker.flush()
+        #expect(
+            try await fixture.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: keyID)?.lastUsedTime
+                == fixture.clock.now()
+        )
+    }
+
+    /// Spec §15.8: hot-reloadable keys take the new value; restart-only keys keep theirs and are named.
+    @Test func reloadMergesByKey() throws {
+        let load = { (text: String) throws -> [String: JSONValue] in
+            try TalosConfig.load(fileContents: Array(text.utf8), environment: [:]).values
+        }
+        let current = try load(
+            #"{"serve":{"http":{"port":4000,"client_ip_source":"CLIENT_IP_SOURCE_REMOTE_ADDR"}},"quota":{"api_keys_max":5}}"#
+        )
+        let next = try load(
+            #"{"serve":{"http":{"port":5000,"client_ip_source":"CLIENT_IP_SOURCE_X_FORWARDED_FOR","trusted_proxies":["10.0.0.0/8"]}},"db":{"dsn":"sqlite://other.db"}}"#
+        )
+        let merged = try TalosConfig.reloadable(current: current, next: next)
+        #expect(merged.ignoredKeys == ["db.dsn", "serve.http.port"])
+        #expect(merged.config.httpPort == 4000 && merged.config.databaseDSN == "sqlite://./talos.db")
+        #expect(merged.config.clientIPSource == .xForwardedFor && merged.config.trustedProxies == [CIDR("10.0.0.0/8")!])
+        #expect(merged.config.quotaMaxKeys == nil)
+    }
+}
