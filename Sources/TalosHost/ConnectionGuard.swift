@@ -139,7 +139,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !finished else { return }
         finished = true
         deadline?.cancel()
-        let (_, body) = ErrorEnvelope.body(error, requestID: APIResponder.newRequestID(), httpOverride: status)
+        let (_, body) = ErrorEnvelope.body(error, requestID: RequestIDMiddleware.newRequestID(), httpOverride: status)
         let bytes = body.serialized()
         var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
         head += "Content-Type: application/json; charset=utf-8\r\nContent-Length: \(bytes.count)\r\n"

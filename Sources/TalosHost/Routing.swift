@@ -47,8 +47,8 @@ struct PathPattern: Sendable {
     /// Whether a capture has a suffix: such routes are tried before bare captures.
     var specificity: Int { segments.reduce(0) { $0 + ($1 == .capture(suffix: "") ? 0 : 1) } }
 
-    /// The captured value when `path` (already split and percent-decoded) matches.
-    func match(_ path: [String]) -> String?? {
+    /// How `path` (split by `strictPathSegments`) matches, or `nil`.
+    func match(_ path: [String]) -> PathMatch? {
         guard path.count == segments.count else { return nil }
         var captured: String?
         for (segment, part) in zip(segments, path) {
@@ -59,8 +59,14 @@ struct PathPattern: Sendable {
                 captured = String(part.dropLast(suffix.count))
             }
         }
-        return .some(captured)
+        return captured.map(PathMatch.keyed) ?? .plain
     }
+}
+
+/// A matched path: a plain one, or one whose `{key_id}` segment captured a value.
+enum PathMatch: Sendable, Equatable {
+    case plain
+    case keyed(String)
 }
 
 /// Splits a request path into segments, decoding only `%3A`/`%3a` (so that it equals `:`, spec §3); `nil` for a path
@@ -93,4 +99,78 @@ func strictPathSegments(_ path: String) -> [String]? {
         segments.append(segment)
     }
     return segments
+}
+
+/// One row of the route table: where, on which surface, with what body limit, answered by whom.
+struct Route: Sendable {
+    /// A route's operation; `{key_id}` routes receive the captured id.
+    enum Handler: Sendable {
+        case plain(@Sendable (APIRequest) async throws -> APIReply)
+        case keyed(@Sendable (APIRequest, _ keyID: String) async throws -> APIReply)
+    }
+
+    static let oneMiB = 1 << 20
+    static let sixteenMiB = 16 << 20
+
+    let method: HTTPRequest.Method
+    let pattern: PathPattern
+    let surface: Surface
+    let bodyLimit: Int
+    let handler: Handler
+
+    static func plain(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ surface: Surface,
+        limit: Int = oneMiB,
+        _ handler: @escaping @Sendable (APIRequest) async throws -> APIReply
+    ) -> Route {
+        Route(method: method, pattern: PathPattern(path), surface: surface, bodyLimit: limit, handler: .plain(handler))
+    }
+
+    static func keyed(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ surface: Surface,
+        _ handler: @escaping @Sendable (APIRequest, String) async throws -> APIReply
+    ) -> Route {
+        Route(method: method, pattern: PathPattern(path), surface: surface, bodyLimit: oneMiB, handler: .keyed(handler))
+    }
+}
+
+/// A resource's routes; the route table is the union of every controller's.
+protocol APIController: Sendable {
+    var routes: [Route] { get }
+}
+
+/// The routes of a server, matched the way spec §3 and §15.4 require (literal `:` custom methods with `%3A`
+/// equivalence, 405 for a known path with another method, 501 for a route outside the server mode).
+struct RouteTable: Sendable {
+    /// What a request resolved to: a route and its match, or the routing error to answer with.
+    enum Resolution: Sendable {
+        case route(Route, PathMatch)
+        case failure(RoutingFailure)
+    }
+
+    let routes: [Route]
+    let mode: ServerMode
+
+    init(_ routes: [Route], mode: ServerMode) {
+        // Routes whose captures have suffixes (`{key_id}:rotate`) before bare captures.
+        self.routes = routes.sorted { $0.pattern.specificity > $1.pattern.specificity }
+        self.mode = mode
+    }
+
+    func resolve(method: HTTPRequest.Method, path: String) -> Resolution {
+        guard let segments = strictPathSegments(path) else { return .failure(.notFound) }
+        var pathMatched = false
+        for route in routes {
+            guard let match = route.pattern.match(segments) else { continue }
+            pathMatched = true
+            guard route.method == method else { continue }
+            guard mode.serves(route.surface) else { return .failure(.notInThisMode) }
+            return .route(route, match)
+        }
+        return .failure(pathMatched ? .methodNotAllowed : .notFound)
+    }
 }

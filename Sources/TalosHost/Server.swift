@@ -30,26 +30,31 @@ public func buildApplication(
     let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))
-    let handlers = Handlers(
-        service: service,
-        verifier: Verifier(service: service, lastUsed: lastUsed),
-        storage: handle.storage,
-        clock: clock,
-        httpSettings: httpSettings,
-        selfRevokeLimiter: TokenBuckets(
-            rate: config.publicRateLimitPerSecond,
-            burst: config.publicRateLimitBurst,
-            clock: clock
-        ),
-        logger: logger,
-        openAPIDocument: OpenAPIDocument.serialized(for: mode)
+    let verifier = Verifier(service: service, lastUsed: lastUsed)
+    let selfRevokeLimiter = TokenBuckets(
+        rate: config.publicRateLimitPerSecond,
+        burst: config.publicRateLimitBurst,
+        clock: clock
     )
     let responder = APIResponder(
-        routes: handlers.routes(),
-        mode: mode,
-        logger: logger,
-        httpSettings: httpSettings,
-        clock: clock
+        table: RouteTable(
+            apiControllers(
+                service: service,
+                verifier: verifier,
+                storage: handle.storage,
+                clock: clock,
+                selfRevokeLimiter: selfRevokeLimiter,
+                openAPIDocument: OpenAPIDocument.serialized(for: mode)
+            ),
+            mode: mode
+        ),
+        middleware: [
+            RequestIDMiddleware(),
+            SecurityHeadersMiddleware(),
+            AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
+            ErrorEnvelopeMiddleware(logger: logger),
+        ],
+        dispatcher: RouteDispatcher(httpSettings: httpSettings)
     )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
     if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
@@ -103,6 +108,26 @@ public func buildApplication(
     // Runs once the storage's services (connection pools) are up and before the listener accepts requests.
     app.beforeServerStarts { try await prepareSchema(handle, migrate: migrate, logger: logger) }
     return app
+}
+
+/// Every route of the API listener, by resource.
+func apiControllers(
+    service: KeyService,
+    verifier: Verifier,
+    storage: any KeyStorage,
+    clock: any WallClock,
+    selfRevokeLimiter: TokenBuckets,
+    openAPIDocument: [UInt8]
+) -> [Route] {
+    let controllers: [any APIController] = [
+        HealthController(storage: storage, openAPIDocument: openAPIDocument),
+        IssuedKeysController(service: service, clock: clock),
+        ImportedKeysController(service: service, clock: clock),
+        RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),
+        VerificationController(verifier: verifier),
+        DerivedTokensController(service: service, verifier: verifier),
+    ]
+    return controllers.flatMap(\.routes)
 }
 
 /// Applies pending migrations for embedded backends or when asked (`--migrate`); otherwise refuses an outdated

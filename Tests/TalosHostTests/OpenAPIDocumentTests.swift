@@ -22,18 +22,16 @@ import Testing
             clock: ManualClock(),
             logger: Logger(label: "test")
         )
-        let handlers = Handlers(
+        let routes = apiControllers(
             service: service,
             verifier: Verifier(service: service),
             storage: handle.storage,
             clock: ManualClock(),
-            httpSettings: SettingsStore(HTTPSettings(config: config)),
             selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()),
-            logger: Logger(label: "test"),
             openAPIDocument: []
         )
         defer { Task { await handle.shutdown() } }
-        return handlers.routes().map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }
+        return routes.map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }
     }
 
     @Test func documentAndRouteTableAreTheSameSet() async throws {

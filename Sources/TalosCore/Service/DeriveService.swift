@@ -3,8 +3,8 @@ import Logging
 /// `DeriveTokenRequest` (spec §3.13, §13).
 public struct DeriveTokenRequest: Sendable {
     public var credential: String = ""
-    /// `true` for macaroons; JWT otherwise (UNSPECIFIED means JWT).
-    public var macaroon = false
+    /// The token format; `.unspecified` means JWT.
+    public var algorithm = TokenAlgorithm.unspecified
     public var ttl: String?
     public var scopes: [String] = []
     public var audiences: [String] = []
@@ -108,7 +108,7 @@ extension Verifier {
             custom: custom
         )
         let token: String
-        if request.macaroon {
+        if request.algorithm == .macaroon {
             token = MacaroonCodec.mint(
                 claims,
                 location: settings.issuer,
@@ -126,7 +126,7 @@ extension Verifier {
             "audit",
             metadata: [
                 "event": "token.derived", "key_id": "\(parent.keyID)",
-                "algorithm": "\(request.macaroon ? "macaroon" : "jwt")",
+                "algorithm": "\(request.algorithm == .macaroon ? "macaroon" : "jwt")",
             ]
         )
         return DerivedToken(

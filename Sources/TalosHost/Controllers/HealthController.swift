@@ -1,0 +1,40 @@
+import HTTPTypes
+import TalosCore
+
+/// Liveness, readiness, version and the OpenAPI contract: tenant-less, on every surface (spec §3.18, §15.11).
+struct HealthController: APIController {
+    let storage: any KeyStorage
+    /// `GET /openapi.json` of this server mode, serialized once.
+    let openAPIDocument: [UInt8]
+
+    var routes: [Route] {
+        [
+            .plain(.get, "/health/alive", .always) { _ in .json(["status": "ok"]) },
+            .plain(.get, "/health/ready", .always) { _ in await ready() },
+            .plain(.get, "/version", .always) { _ in .json(["version": .string(TalosVersion.current)]) },
+            .plain(.get, "/openapi.json", .always) { [openAPIDocument] _ in .document(openAPIDocument) },
+        ]
+    }
+
+    /// 200 when the database answers a trivial query within 2 s, 503 naming the problem otherwise.
+    func ready() async -> APIReply {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await storage.checkHealth() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(2))
+                    throw StorageError.timeout("no answer within 2s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+            return .json(["status": "ok"])
+        } catch {
+            let message = (error as? StorageError)?.detail ?? "database check failed"
+            return .json(
+                ["status": "unavailable", "errors": .object(["database": .string(message)])],
+                status: .serviceUnavailable
+            )
+        }
+    }
+}

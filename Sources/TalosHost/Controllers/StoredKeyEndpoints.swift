@@ -1,0 +1,70 @@
+import HTTPTypes
+import TalosCore
+
+/// The operations issued and imported keys share (spec §3.2–3.4, §3.9–3.11): get, list, update and revoke of one
+/// kind.
+struct StoredKeyEndpoints: Sendable {
+    let kind: KeyKind
+    let service: KeyService
+    let clock: any WallClock
+
+    /// `{"issued_api_key": …}` or `{"imported_api_key": …}`, the wrapper PATCH accepts.
+    private var wrapper: String { kind == .issued ? "issued_api_key" : "imported_api_key" }
+
+    func get(_ request: APIRequest, keyID: String) async throws -> APIReply {
+        let key = try await service.get(kind: kind, keyID: keyID, nid: request.nid)
+        return .json(WireFormat.key(key, now: clock.now()))
+    }
+
+    func list(_ request: APIRequest) async throws -> APIReply {
+        var pageSize = 0
+        if let text = request.query("page_size"), !text.isEmpty {
+            guard let value = Int(text) else {
+                throw TalosError.validation("page_size", "value must be an integer")
+            }
+            pageSize = value
+        }
+        let page = try await service.list(
+            kind: kind,
+            nid: request.nid,
+            pageSize: pageSize,
+            pageToken: request.query("page_token") ?? "",
+            filter: request.query("filter") ?? ""
+        )
+        let now = clock.now()
+        return .json([
+            kind == .issued ? "issued_api_keys" : "imported_api_keys": .array(
+                page.keys.map { WireFormat.key($0, now: now) }
+            ),
+            "next_page_token": .string(page.nextPageToken),
+        ])
+    }
+
+    func update(_ request: APIRequest, keyID: String) async throws -> APIReply {
+        var body = try request.json()
+        if body.object.count == 1, case .object(let inner)? = body.object[wrapper] { body = BodyReader(object: inner) }
+        var update = UpdateKeyRequest()
+        update.attributes = try body.attributes()
+        update.keyID = try body.string("key_id")
+        let paths = request.queryAll("update_mask")
+            .flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+        if !paths.isEmpty { update.updateMask = paths }
+        let key = try await service.update(kind: kind, keyID: keyID, nid: request.nid, update)
+        return .json(WireFormat.key(key, now: clock.now()))
+    }
+}
+
+extension KeyService {
+    /// Revokes a key of `kind` (either kind when `nil`) from an admin request body (spec §3.6).
+    func revoke(_ kind: KeyKind?, _ request: APIRequest, keyID: String) async throws -> APIReply {
+        let body = request.body.isEmpty ? BodyReader(object: [:]) : try request.json()
+        try await revoke(
+            kind: kind,
+            keyID: keyID,
+            nid: request.nid,
+            reason: try body.wireEnum("reason", as: RevocationReason.self) ?? .unspecified,
+            description: try body.string("description")
+        )
+        return .noContent
+    }
+}

@@ -1,0 +1,59 @@
+import HTTPTypes
+import TalosCore
+
+/// `apiKeys:verify` and `apiKeys:batchVerify` (spec §3.14, §3.15).
+struct VerificationController: APIController {
+    let verifier: Verifier
+
+    static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
+
+    var routes: [Route] {
+        [
+            .plain(.post, "/v2alpha1/admin/apiKeys:verify", .admin, verify),
+            .plain(.post, "/v2alpha1/admin/apiKeys:batchVerify", .admin, limit: Route.sixteenMiB, batchVerify),
+        ]
+    }
+
+    static func verificationItem(_ body: BodyReader) throws(TalosError) -> VerificationItem {
+        let audiences = try body.strings("expected_audiences").value ?? []
+        guard audiences.count <= 100 else {
+            throw TalosError.validation("expected_audiences", "must contain at most 100 entries")
+        }
+        guard audiences.allSatisfy({ $0.utf8.count <= 256 }) else {
+            throw TalosError.validation("expected_audiences", "each entry must be at most 256 bytes")
+        }
+        return VerificationItem(credential: try body.string("credential") ?? "", expectedAudiences: audiences)
+    }
+
+    func verify(_ request: APIRequest) async throws -> APIReply {
+        let item = try Self.verificationItem(try request.json())
+        let result = try await verifier.verify(item, context: request.verificationContext)
+        var headers = HTTPFields()
+        headers[Self.cacheHeader] = "SKIP"
+        return .json(WireFormat.verification(result), headers: headers)
+    }
+
+    func batchVerify(_ request: APIRequest) async throws -> APIReply {
+        let body = try request.json()
+        guard case .value(let value) = body.presence("requests") else {
+            throw TalosError(.invalidArgument, "requests must contain at least one item")
+        }
+        guard case .array(let items) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
+        guard !items.isEmpty else { throw TalosError(.invalidArgument, "requests must contain at least one item") }
+        guard items.count <= 100 else { throw TalosError(.invalidArgument, "maximum 100 credentials per batch") }
+        var credentials: [VerificationItem] = []
+        for item in items {
+            switch item {
+            case .null: credentials.append(VerificationItem(credential: nil))
+            case .object(let object): credentials.append(try Self.verificationItem(BodyReader(object: object)))
+            default: throw TalosError.malformed("each item of \"requests\" must be an object")
+            }
+        }
+        let results = try await verifier.verifyBatch(credentials, context: request.verificationContext)
+        return .json([
+            "results": .array(
+                zip(results, credentials).map { WireFormat.batchVerificationItem($0, credential: $1.credential) }
+            )
+        ])
+    }
+}
