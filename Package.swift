@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "TalosServiceTests",
             dependencies: [
-                "TalosCore", "TalosOpenSSL", "TalosTesting",
+                "TalosCore", "TalosOpenSSL", "TalosSodium", "TalosTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

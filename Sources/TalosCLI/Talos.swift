@@ -28,21 +28,24 @@ struct Talos: AsyncParsableCommand {
             }
         } catch let failure as CommandFailure {
             if !failure.message.isEmpty { printError(failure.message) }
-            Glibc.exit(failure.exitCode)
+            terminate(failure.exitCode)
         } catch let error as ConfigError {
             printError("Error: \(error)")
-            Glibc.exit(2)
+            terminate(2)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is CleanExit {
                 print(fullMessage(for: error))
-                Glibc.exit(0)
+                terminate(0)
             }
             printError(fullMessage(for: error))
-            Glibc.exit(2)
+            terminate(2)
         }
     }
 }
+
+/// Ends the process with `code` (the C library's `exit`, named apart from `ParsableCommand.exit(withError:)`).
+private func terminate(_ code: Int32) -> Never { exit(code) }
 
 /// A command that ends with a message on stderr and a given exit code.
 struct CommandFailure: Error {

@@ -82,7 +82,7 @@ struct ConfigReloadService: Service {
             merged = try TalosConfig.reloadable(current: current, next: try source.load().values)
             applied = source.adjust(merged.config)
             try applied.validateForServing()
-            try applied.validateSigningKeys(cryptoBackend: crypto.name)
+            try applied.validateSigningKeys(crypto: crypto)
             prepared = try CredentialSettings(config: applied, crypto: crypto)
         } catch {
             logger.error(

@@ -23,7 +23,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try config.validateForServing()
     let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
-    try config.validateSigningKeys(cryptoBackend: crypto.name)
+    try config.validateSigningKeys(crypto: crypto)
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
     let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))

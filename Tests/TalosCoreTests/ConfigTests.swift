@@ -126,19 +126,6 @@ import Testing
 @Suite struct SigningKeyConfigTests {
     func url(_ jwks: String) -> String { "base64://" + Base64URL.encode(Array(jwks.utf8)) }
 
-    @Test func rsaKeysAreRefusedWithLibsodium() throws {
-        var config = TalosConfig()
-        config.signingKeyURLs = [
-            url(#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed"},{"kty":"RSA","kid":"rsa-1","n":"x","e":"AQAB"}]}"#)
-        ]
-        try config.validateSigningKeys(cryptoBackend: "openssl")
-        #expect(
-            throws: ConfigError(
-                #"credentials.derived_tokens.jwt.signing_keys: RSA key "rsa-1" needs crypto.backend openssl (libsodium has no RSA)"#
-            )
-        ) { try config.validateSigningKeys(cryptoBackend: "libsodium") }
-    }
-
     @Test func malformedKeySets() {
         #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: ["file:///etc/jwks.json"]) }
         #expect(throws: ConfigError.self) { try SigningKeyDescriptor.parse(urls: ["base64://!!!"]) }

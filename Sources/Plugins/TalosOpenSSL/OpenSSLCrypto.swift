@@ -9,6 +9,7 @@ extension CryptoProvider {
 /// Every primitive of spec §4.7 from the system's libcrypto 3.
 public final class OpenSSLCrypto: CryptoBackend {
     public let name = "openssl"
+    public let supportsRSA = true
 
     // Algorithm objects are fetched once: fetching per call costs more than the HMAC itself.
     // They are immutable after fetch and OpenSSL documents them as shareable between threads.

@@ -9,6 +9,7 @@ extension CryptoProvider {
 /// Every primitive of spec §4.7 from the system's libsodium; nothing falls back to another library.
 public struct SodiumCrypto: CryptoBackend {
     public let name = "libsodium"
+    public let supportsRSA = false
 
     /// - Throws: `CryptoError` when libsodium cannot initialise (no entropy source).
     public init() throws {

@@ -40,12 +40,12 @@ public struct SigningKeyDescriptor: Sendable, Hashable {
 extension TalosConfig {
     /// Checks that the chosen crypto backend can use every configured signing key (libsodium has no RSA, §4.7).
     /// - Throws: `ConfigError` naming the key's `kid`.
-    public func validateSigningKeys(cryptoBackend: String) throws(ConfigError) {
+    public func validateSigningKeys(crypto: any CryptoBackend) throws(ConfigError) {
         let keys = try SigningKeyDescriptor.parse(urls: signingKeyURLs)
-        if cryptoBackend == "libsodium", let rsa = keys.first(where: { $0.family == .rsa }) {
+        if !crypto.supportsRSA, let rsa = keys.first(where: { $0.family == .rsa }) {
             throw ConfigError(
                 "credentials.derived_tokens.jwt.signing_keys: RSA key \"\(rsa.kid)\" needs crypto.backend openssl "
-                    + "(libsodium has no RSA)"
+                    + "(\(crypto.name) has no RSA)"
             )
         }
     }

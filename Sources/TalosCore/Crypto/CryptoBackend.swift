@@ -43,6 +43,9 @@ public protocol CryptoBackend: Sendable {
     /// - Throws: `CryptoError` for a wrong length.
     func ed25519VerifyingKey(publicKey: [UInt8]) throws -> any VerifyingKey
 
+    /// Whether the backend signs and verifies RSA (RS256); `rsaSigningKey` and friends throw when it does not.
+    var supportsRSA: Bool { get }
+
     /// An RSA private key for PKCS#1 v1.5 SHA-256 signatures (RS256).
     /// - Throws: `CryptoError` when the backend has no RSA (libsodium) or the components are inconsistent.
     func rsaSigningKey(_ components: RSAKeyComponents) throws -> any SigningKey

@@ -1,41 +1,5 @@
 import Logging
 
-/// `ImportApiKeyRequest` (spec §3.7).
-public struct ImportKeyRequest: Sendable, Hashable {
-    public var attributes = KeyAttributesInput()
-    public var rawKey: String?
-    public var ttl: String?
-    public var requestID: String?
-
-    public init() {}
-}
-
-/// One item of a batch import as the transport read it.
-public enum BatchImportInput: Sendable {
-    /// A `null` item.
-    case missing
-    /// An item the transport could not read (e.g. a wrongly typed field); it fails alone.
-    case unreadable(String)
-    case request(ImportKeyRequest)
-}
-
-/// The outcome of one item of a batch import (spec §3.8).
-public enum BatchImportItem: Sendable {
-    case imported(APIKey)
-    case failed(BatchImportErrorCode, String)
-}
-
-/// `BatchCreateImportedApiKeysErrorCode` (spec §2.2).
-public enum BatchImportErrorCode: String, Sendable, CaseIterable {
-    case invalidArgument = "INVALID_ARGUMENT"
-    case alreadyExists = "ALREADY_EXISTS"
-    case failedPrecondition = "FAILED_PRECONDITION"
-    case resourceExhausted = "RESOURCE_EXHAUSTED"
-    case `internal` = "INTERNAL"
-
-    public var wireName: String { "BATCH_CREATE_IMPORTED_API_KEYS_ERROR_\(rawValue)" }
-}
-
 extension KeyService {
     static let duplicateImport = TalosError(.apiKeyAlreadyExists, "key already imported (duplicate detected)")
 

@@ -1,28 +1,5 @@
 import Logging
 
-/// `DeriveTokenRequest` (spec §3.13, §13).
-public struct DeriveTokenRequest: Sendable {
-    public var credential: String = ""
-    /// The token format; `.unspecified` means JWT.
-    public var algorithm = TokenAlgorithm.unspecified
-    public var ttl: String?
-    public var scopes: [String] = []
-    public var audiences: [String] = []
-    public var customClaims: JSONObject = [:]
-
-    public init() {}
-}
-
-/// A minted token.
-public struct DerivedToken: Sendable {
-    public let token: String
-    public let expireTime: Timestamp
-    public let scopes: [String]
-    /// Parent metadata overlaid by the filtered custom claims.
-    public let claims: JSONObject
-    public let audiences: [String]
-}
-
 extension Verifier {
     /// Derives a short-lived token from a valid API key (spec §3.13 with §14.6, §14.7, §14.8, §14.14).
     public func derive(_ request: DeriveTokenRequest, context: VerificationContext) async throws -> DerivedToken {
