@@ -87,7 +87,10 @@ func openMigratedSQLite() async throws -> StorageHandle {
             let random = (0..<(8 + index % 40)).map { _ in
                 Character(UnicodeScalar(UInt8.random(in: 33...126, using: &generator)))
             }
-            for credential in [String(random), "ory_ak_v1_" + String(random), String(secret.dropLast()) + (secret.last == "x" ? "y" : "x")] {
+            for credential in [
+                String(random), "ory_ak_v1_" + String(random),
+                String(secret.dropLast()) + (secret.last == "x" ? "y" : "x"),
+            ] {
                 await #expect(throws: TalosError.self) {
                     try await service.selfRevoke(credential: credential, reason: .keyCompromise, nid: nid)
                 }

@@ -64,7 +64,10 @@ import Testing
             description: nil
         )
         #expect(try await fixture.verify(other).errorCode == .revoked)
-        #expect(try await fixture.verify(String(secret.dropLast()) + (secret.last == "x" ? "y" : "x")).errorCode == .notFound)
+        #expect(
+            try await fixture.verify(String(secret.dropLast()) + (secret.last == "x" ? "y" : "x")).errorCode
+                == .notFound
+        )
         #expect(try await fixture.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: keyID) != nil)
     }
 

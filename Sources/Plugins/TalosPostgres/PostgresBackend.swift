@@ -12,7 +12,7 @@ extension StorageBackend {
         let database = PostgresDatabase(client: client, logger: logger)
         return StorageHandle(
             storage: PostgresKeyStorage(database: database),
-            migrator: PostgresMigrator(database: database),
+            migrator: MigrationRunner(PostgresMigrationDialect(database: database)),
             migratesAutomatically: false,
             services: [client]
         )

@@ -68,6 +68,7 @@ struct PostgresDatabase: Sendable {
             let state = error.serverInfo?[.sqlState] ?? ""
             let message = error.serverInfo?[.message] ?? "server error"
             let constraint = error.serverInfo?[.constraintName] ?? ""
+            if state == "23505", constraint == "api_keys_request_id" { return StorageError.duplicateRequestID() }
             if state == "23505" { return StorageError.duplicate("postgres: unique violation on \(constraint)") }
             if state == "57014" || state == "55P03" { return StorageError.timeout("postgres: \(message)") }
             if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {

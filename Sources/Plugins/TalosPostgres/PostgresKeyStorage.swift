@@ -102,19 +102,13 @@ struct PostgresKeyStorage: KeyStorage {
 
     func insert(_ key: APIKey) async throws -> InsertOutcome {
         let binds = try Self.bindings(key)
-        do {
+        return try await insertOrReplay(key) {
             try await database.withConnection { connection in
                 _ = try await connection.query(
                     PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds),
                     logger: connection.logger
                 )
             }
-            return .created(key)
-        } catch let error as StorageError where error.isDuplicate && error.detail.contains("request_id") {
-            guard let requestID = key.requestID,
-                let existing = try await fetch(kind: key.kind, nid: key.nid, requestID: requestID)
-            else { throw error }
-            return .replayed(existing)
         }
     }
 

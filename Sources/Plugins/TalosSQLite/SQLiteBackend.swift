@@ -8,7 +8,7 @@ extension StorageBackend {
         let storage = try SQLiteKeyStorage(dsn: dsn, logger: logger)
         return StorageHandle(
             storage: storage,
-            migrator: SQLiteMigrator(writer: storage.writer),
+            migrator: MigrationRunner(SQLiteMigrationDialect(writer: storage.writer)),
             migratesAutomatically: true,
             shutdown: { try? storage.writer.close() }
         )
@@ -33,7 +33,15 @@ func translate(_ error: any Error) -> any Error {
     case .SQLITE_BUSY, .SQLITE_LOCKED: return StorageError.timeout("sqlite: \(error.message ?? "database is busy")")
     case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_NOTADB, .SQLITE_CORRUPT:
         return StorageError.unavailable("sqlite: \(error.message ?? "\(error.resultCode)")")
-    case .SQLITE_CONSTRAINT: return StorageError.duplicate("sqlite: \(error.message ?? "constraint violation")")
+    case .SQLITE_CONSTRAINT:
+        // Only a unique violation is a duplicate, as on PostgreSQL (spec §15.7); the request_id index is the
+        // idempotency token's.
+        guard
+            error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+                || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+        else { return StorageError.other("sqlite: \(error.message ?? "constraint violation")") }
+        if error.message?.contains("api_keys.request_id") == true { return StorageError.duplicateRequestID() }
+        return StorageError.duplicate("sqlite: \(error.message ?? "unique violation")")
     default: return StorageError.other("sqlite: \(error.message ?? "\(error.resultCode)")")
     }
 }

@@ -38,17 +38,7 @@ final class SQLiteKeyStorage: KeyStorage {
     }
 
     func insert(_ key: APIKey) async throws -> InsertOutcome {
-        do {
-            return try await write { db in
-                try Self.insert(key, db)
-                return .created(key)
-            }
-        } catch let error as StorageError where error.isDuplicate && error.detail.contains("request_id") {
-            guard let requestID = key.requestID,
-                let existing = try await fetch(kind: key.kind, nid: key.nid, requestID: requestID)
-            else { throw error }
-            return .replayed(existing)
-        }
+        try await insertOrReplay(key) { try await write { db in try Self.insert(key, db) } }
     }
 
     func insertSkippingExisting(_ keys: [APIKey]) async throws -> Set<String> {

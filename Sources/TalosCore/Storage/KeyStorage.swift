@@ -148,7 +148,7 @@ public struct ListQuery: Sendable, Hashable {
 /// A storage failure, translated from the driver's own errors.
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
-        case duplicate, unavailable, timeout, schemaOutdated, migration, corrupt, other
+        case duplicate, duplicateRequestID, unavailable, timeout, schemaOutdated, migration, corrupt, other
     }
 
     private let code: Code
@@ -162,6 +162,10 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// A row with the same primary key exists.
     public static func duplicate(_ detail: String = "duplicate key") -> StorageError { .init(.duplicate, detail) }
+    /// A row of the same kind and tenant already holds this idempotency token (spec §8.1).
+    public static func duplicateRequestID(_ detail: String = "duplicate request_id") -> StorageError {
+        .init(.duplicateRequestID, detail)
+    }
     /// The database cannot be reached.
     public static func unavailable(_ detail: String) -> StorageError { .init(.unavailable, detail) }
     /// The database did not answer in time.
@@ -176,6 +180,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func other(_ detail: String) -> StorageError { .init(.other, detail) }
 
     public var isDuplicate: Bool { code == .duplicate }
+    public var isDuplicateRequestID: Bool { code == .duplicateRequestID }
     public var isUnavailable: Bool { code == .unavailable }
     public var isTimeout: Bool { code == .timeout }
 
@@ -183,4 +188,20 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public static func == (lhs: StorageError, rhs: StorageError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
+
+extension KeyStorage {
+    /// The idempotent-insert rule of spec §8.1 for backends whose unique index on `(nid, kind, request_id)` reports
+    /// `StorageError.duplicateRequestID`: runs `insert`, and on that error answers the existing record.
+    public func insertOrReplay(_ key: APIKey, _ insert: () async throws -> Void) async throws -> InsertOutcome {
+        do {
+            try await insert()
+            return .created(key)
+        } catch let error as StorageError where error.isDuplicateRequestID {
+            guard let requestID = key.requestID,
+                let existing = try await fetch(kind: key.kind, nid: key.nid, requestID: requestID)
+            else { throw error }
+            return .replayed(existing)
+        }
+    }
 }

@@ -1,0 +1,112 @@
+import PostgresNIO
+import TalosCore
+
+/// The Postgres schema, oldest first: the same versions and names as the SQLite set, in Postgres SQL.
+let postgresMigrations: [Migration] = [
+    Migration(
+        version: 1,
+        name: "create_api_keys",
+        up: [
+            """
+            CREATE TABLE api_keys (
+                nid TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('issued', 'imported')),
+                key_id TEXT COLLATE "C" NOT NULL,
+                name TEXT NOT NULL,
+                actor_id TEXT NOT NULL,
+                scopes TEXT NOT NULL DEFAULT '[]',
+                status SMALLINT NOT NULL,
+                create_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                expire_time BIGINT,
+                last_used_time BIGINT,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                rate_limit_quota BIGINT,
+                rate_limit_window BIGINT,
+                allowed_cidrs TEXT NOT NULL DEFAULT '[]',
+                revocation_reason SMALLINT,
+                revocation_description TEXT,
+                visibility SMALLINT NOT NULL,
+                request_id TEXT,
+                PRIMARY KEY (nid, kind, key_id)
+            )
+            """
+        ],
+        down: ["DROP TABLE api_keys"]
+    ),
+    Migration(
+        version: 2,
+        name: "api_keys_indexes",
+        up: [
+            "CREATE UNIQUE INDEX api_keys_request_id ON api_keys (nid, kind, request_id) WHERE request_id IS NOT NULL",
+            "CREATE INDEX api_keys_actor ON api_keys (nid, kind, actor_id, key_id)",
+            "CREATE INDEX api_keys_status ON api_keys (nid, status, expire_time)",
+        ],
+        down: ["DROP INDEX api_keys_status", "DROP INDEX api_keys_actor", "DROP INDEX api_keys_request_id"]
+    ),
+]
+
+/// PostgreSQL's part of the migration protocol: a session advisory lock on one connection, so replicas that start
+/// together with `--migrate` apply each migration exactly once; DDL is transactional, so a migration and its clean
+/// state commit together.
+struct PostgresMigrationDialect: MigrationDialect {
+    typealias Session = PostgresConnection
+
+    let database: PostgresDatabase
+    var migrations: [Migration] = postgresMigrations
+
+    /// Any fixed 64-bit key private to Talos.
+    static let lockKey: Int64 = 0x7461_6C6F_735F_6D67
+
+    func withMigrationLock<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        var database = self.database
+        database.deadline = .seconds(300)
+        return try await database.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: connection.logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: connection.logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: connection.logger)
+                throw error
+            }
+        }
+    }
+
+    func state(_ connection: PostgresConnection) async throws -> (version: Int, dirty: Bool) {
+        try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)",
+            logger: connection.logger
+        )
+        let rows = try await connection.query(
+            "SELECT version, dirty FROM schema_migrations LIMIT 1",
+            logger: connection.logger
+        )
+        for try await (version, dirty) in rows.decode((Int64, Bool).self) { return (Int(version), dirty) }
+        return (0, false)
+    }
+
+    func record(_ connection: PostgresConnection, version: Int, dirty: Bool) async throws {
+        try await connection.query("DELETE FROM schema_migrations", logger: connection.logger)
+        try await connection.query(
+            "INSERT INTO schema_migrations (version, dirty) VALUES (\(Int64(version)), \(dirty))",
+            logger: connection.logger
+        )
+    }
+
+    func apply(_ connection: PostgresConnection, statements: [String], recording version: Int) async throws {
+        do {
+            try await connection.withTransaction(logger: connection.logger) { connection in
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connection.logger)
+                }
+                try await record(connection, version: version, dirty: false)
+            }
+        } catch {
+            throw PostgresDatabase.translate(error)
+        }
+    }
+}
