@@ -156,7 +156,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// Right after the HTTP codec: tells the guard when a request has been received completely, and turns parser
-/// errors into enveloped 400/431 responses where no response has started yet.
+/// errors into enveloped 400/431 responses. When the error follows complete, still unanswered requests (pipelined in
+/// the same packet), their responses are written first and the rejection after the last of them.
 final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -164,22 +165,53 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let connection: ConnectionGuard
+    /// Requests whose head arrived and whose response has not ended.
+    private var unanswered = 0
+    /// Whether a request's head arrived and its end has not.
+    private var readingRequest = false
+    /// Whether a response has started and not ended.
     private var responding = false
+    /// A parser rejection waiting for the unanswered requests before it.
+    private var deferred: (status: HTTPResponse.Status, error: TalosError)?
 
     init(connection: ConnectionGuard) { self.connection = connection }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { connection.requestReceived() }
+        switch unwrapInboundIn(data) {
+        case .head(let head) where head.method == .connect:
+            // No route serves CONNECT, and the HTTP encoder would frame any answer to it as a tunnel (no body):
+            // answer here, with the envelope, and close.
+            if unanswered == 0 {
+                reject(context: context, status: .notFound, error: TalosError(.notFound, "route not found"))
+            } else {
+                deferred = (.notFound, TalosError(.notFound, "route not found"))
+            }
+            return
+        case .head:
+            unanswered += 1
+            readingRequest = true
+        case .end:
+            readingRequest = false
+            connection.requestReceived()
+        case .body: break
+        }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        let part = unwrapOutboundIn(data)
+        switch part {
         case .head: responding = true
-        case .end: responding = false
+        case .end:
+            responding = false
+            unanswered -= 1
         case .body: break
         }
         context.write(data, promise: promise)
+        if case .end = part, unanswered == 0, let deferred {
+            self.deferred = nil
+            reject(context: context, status: deferred.status, error: deferred.error)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -187,26 +219,33 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        guard !responding, let guardContext = try? context.pipeline.syncOperations.context(handler: connection) else {
+        let rejection: (status: HTTPResponse.Status, error: TalosError) =
+            switch parserError {
+            case .headerOverflow:
+                (
+                    .requestHeaderFieldsTooLarge,
+                    TalosError(
+                        .invalidArgument,
+                        "request header block exceeds \(ConnectionLimits.maxHeaderBytes) bytes"
+                    )
+                )
+            default: (.badRequest, TalosError(.invalidArgument, "malformed HTTP request"))
+            }
+        if readingRequest, responding {
+            // The broken request's own response has started: nothing more can be written in order.
+            context.close(promise: nil)
+        } else if unanswered > (readingRequest ? 1 : 0) {
+            deferred = rejection
+        } else {
+            reject(context: context, status: rejection.status, error: rejection.error)
+        }
+    }
+
+    private func reject(context: ChannelHandlerContext, status: HTTPResponse.Status, error: TalosError) {
+        guard let guardContext = try? context.pipeline.syncOperations.context(handler: connection) else {
             context.close(promise: nil)
             return
         }
-        switch parserError {
-        case .headerOverflow:
-            connection.reject(
-                context: guardContext,
-                status: .requestHeaderFieldsTooLarge,
-                error: TalosError(
-                    .invalidArgument,
-                    "request header block exceeds \(ConnectionLimits.maxHeaderBytes) bytes"
-                )
-            )
-        default:
-            connection.reject(
-                context: guardContext,
-                status: .badRequest,
-                error: TalosError(.invalidArgument, "malformed HTTP request")
-            )
-        }
+        connection.reject(context: guardContext, status: status, error: error)
     }
 }

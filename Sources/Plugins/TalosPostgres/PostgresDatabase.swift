@@ -19,21 +19,15 @@ struct PostgresDatabase: Sendable {
         let deadline = self.deadline
         let client = self.client
         do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        leased.flag.store(true, ordering: .relaxed)
-                        return try await body(connection)
-                    }
+            return try await withDeadline(deadline) {
+                leased.flag.load(ordering: .relaxed)
+                    ? StorageError.timeout("database operation timed out after \(deadline)")
+                    : StorageError.unavailable("no database connection within \(deadline)")
+            } operation: {
+                try await client.withConnection { connection in
+                    leased.flag.store(true, ordering: .relaxed)
+                    return try await body(connection)
                 }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    throw leased.flag.load(ordering: .relaxed)
-                        ? StorageError.timeout("database operation timed out after \(deadline)")
-                        : StorageError.unavailable("no database connection within \(deadline)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
             }
         } catch {
             throw Self.translate(error)

@@ -19,14 +19,10 @@ struct HealthController: APIController {
     /// 200 when the database answers a trivial query within 2 s, 503 naming the problem otherwise.
     func ready() async -> APIReply {
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await storage.checkHealth() }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(2))
-                    throw StorageError.timeout("no answer within 2s")
-                }
-                try await group.next()
-                group.cancelAll()
+            try await withDeadline(.seconds(2)) {
+                StorageError.timeout("no answer within 2s")
+            } operation: { [storage] in
+                try await storage.checkHealth()
             }
             return .json(["status": "ok"])
         } catch {
