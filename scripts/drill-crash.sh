@@ -194,7 +194,7 @@ if [ -n "$dsn" ]; then
   pg_db="talos_drill_crash_$$"
   base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
   pg_admin="${base%/*}/postgres"
-  psql "$pg_admin" -qtAc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql "$pg_admin" -qtAc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
   export TALOS_DB_DSN="${base%/*}/$pg_db${query:+?$query}"
   "$binary" migrate up >/dev/null
   drill postgres

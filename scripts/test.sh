@@ -25,4 +25,7 @@ scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
+  scripts/drills.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
+else
+  scripts/drills.sh .build/debug/talos
 fi
