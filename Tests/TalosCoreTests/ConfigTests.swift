@@ -11,7 +11,7 @@ import Testing
         #expect(config.databaseDSN == "sqlite://./talos.db")
         #expect(config.cryptoBackend == "openssl")
         #expect(config.prefix == "ory_ak")
-        #expect(config.maxTTL == 8760 * 3600 * 1_000_000_000)
+        #expect(config.maxTTL == .seconds(8760 * 3600))
         #expect(config.httpPort == nil)
         #expect(throws: ConfigError.self) { try config.validateForServing() }
     }
@@ -25,7 +25,7 @@ import Testing
         #expect(config.httpPort == 6000)
         #expect(config.httpHost == "127.0.0.1")
         #expect(config.issuer == "https://file")
-        #expect(config.clockSkew == 300_000_000_000)
+        #expect(config.clockSkew == .seconds(300))
         try config.validateForServing()
     }
 

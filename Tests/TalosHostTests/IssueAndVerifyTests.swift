@@ -100,7 +100,7 @@ import Testing
 
     @Test func zeroTTLMeansDefault() async throws {
         var config = testConfig()
-        config.defaultTTL = 3600 * 1_000_000_000
+        config.defaultTTL = .seconds(3600)
         try await withAPI(config) { api async throws in
             let reply = try await api.post(
                 "/v2alpha1/admin/issuedApiKeys",
@@ -250,8 +250,8 @@ import Testing
     @Test func timestampRuleStopsKeysAfterMaxTTL() async throws {
         let clock = ManualClock()
         var config = testConfig()
-        config.maxTTL = 3600 * 1_000_000_000
-        config.clockSkew = 60 * 1_000_000_000
+        config.maxTTL = .seconds(3600)
+        config.clockSkew = .seconds(60)
         try await withAPI(config, clock: clock) { api async throws in
             let (_, secret) = try await api.issue()
             clock.advance(seconds: 3600 + 60)
@@ -318,7 +318,7 @@ import Testing
     @Test func verificationRecordsLastUseOncePerDay() async throws {
         let clock = ManualClock()
         var config = testConfig()
-        config.lastUsedFlushInterval = 20_000_000
+        config.lastUsedFlushInterval = .milliseconds(20)
         try await withAPI(config, clock: clock) { api async throws in
             let (keyID, secret) = try await api.issue()
             func lastUsed() async throws -> JSONValue? {

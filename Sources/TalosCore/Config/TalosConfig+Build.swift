@@ -49,19 +49,19 @@ extension TalosConfig {
         config.retiredIssuers = try reader.expiringStrings("credentials.issuer_retired")
         if let skew = try reader.duration("credentials.clock_skew") {
             guard skew <= 600 * nanosPerSecond else { throw ConfigError("credentials.clock_skew: must be at most 10m") }
-            config.clockSkew = skew
+            config.clockSkew = .nanoseconds(skew)
         }
         if let maxTTL = try reader.duration("credentials.api_keys.max_ttl") {
             guard maxTTL >= nanosPerSecond else {
                 throw ConfigError("credentials.api_keys.max_ttl: must be at least 1s")
             }
-            config.maxTTL = maxTTL
+            config.maxTTL = .nanoseconds(maxTTL)
         }
         if let defaultTTL = try reader.duration("credentials.api_keys.default_ttl"), defaultTTL > 0 {
-            guard defaultTTL <= config.maxTTL else {
+            guard Duration.nanoseconds(defaultTTL) <= config.maxTTL else {
                 throw ConfigError("credentials.api_keys.default_ttl: must not exceed credentials.api_keys.max_ttl")
             }
-            config.defaultTTL = defaultTTL
+            config.defaultTTL = .nanoseconds(defaultTTL)
         }
         config.prefix = try reader.string("credentials.api_keys.prefix.current", pattern: prefixPattern) ?? "ory_ak"
         config.retiredPrefixes = try reader.strings("credentials.api_keys.prefix.retired", pattern: prefixPattern)
@@ -74,7 +74,7 @@ extension TalosConfig {
             guard ttl >= nanosPerSecond else {
                 throw ConfigError("credentials.derived_tokens.default_ttl: must be at least 1s")
             }
-            config.derivedDefaultTTL = ttl
+            config.derivedDefaultTTL = .nanoseconds(ttl)
         }
         config.signingKeyID = try reader.string("credentials.derived_tokens.jwt.signing_key_id") ?? ""
         config.signingKeyURLs = try reader.strings("credentials.derived_tokens.jwt.signing_keys.urls")
@@ -96,7 +96,8 @@ extension TalosConfig {
         config.cacheType = try reader.string("cache.type") ?? "noop"
         if config.cacheType == "redis" { throw ConfigError("cache.type: redis is not supported (use noop or memory)") }
         config.cacheEnabled = try reader.bool("cache.enabled") ?? false
-        config.cacheTTL = try reader.duration("cache.ttl", allowNegative: true) ?? config.cacheTTL
+        config.cacheTTL =
+            try reader.duration("cache.ttl", allowNegative: true).map(Duration.nanoseconds) ?? config.cacheTTL
         config.cacheMaxSize =
             try reader.int("cache.memory.max_size", in: 1_048_576...10_737_418_240) ?? config.cacheMaxSize
         _ = try reader.int("cache.memory.num_counters", in: 100...1_000_000)
@@ -115,7 +116,7 @@ extension TalosConfig {
         config.lastUsedFlushSize = Int(try reader.int("last_used.flush_size", in: 1...10_000) ?? 100)
         if let interval = try reader.duration("last_used.flush_interval") {
             guard interval > 0 else { throw ConfigError("last_used.flush_interval: must be greater than 0") }
-            config.lastUsedFlushInterval = interval
+            config.lastUsedFlushInterval = .nanoseconds(interval)
         }
         config.lastUsedWorkers = Int(try reader.int("last_used.num_workers", in: 1...64) ?? 4)
         config.logLevel = try reader.string("log.level") ?? "info"

@@ -114,9 +114,9 @@ public struct KeyService: Sendable {
         var validRequestID: String?
         if let requestID, !requestID.isEmpty { validRequestID = try Validate.requestID(requestID) }
         let ttl = try Validate.ttl(ttl)
-        if let ttl, ttl > settings.maxTTL { throw ttlExceedsMaximum(settings.maxTTL) }
+        if let ttl, Duration.nanoseconds(ttl) > settings.maxTTL { throw ttlExceedsMaximum(settings.maxTTL) }
         let created = Timestamp(seconds: now.seconds)
-        let effectiveTTL = ttl ?? settings.defaultTTL
+        let effectiveTTL = ttl ?? settings.defaultTTL?.wholeNanoseconds
         return APIKey(
             kind: kind,
             nid: nid,
@@ -415,8 +415,11 @@ public struct KeyService: Sendable {
         return prefix
     }
 
-    static func ttlExceedsMaximum(_ maxTTL: Int64) -> TalosError {
-        TalosError(.ttlExceedsMaximum, "ttl exceeds the configured maximum of \(DurationText.formatGo(maxTTL))")
+    static func ttlExceedsMaximum(_ maxTTL: Duration) -> TalosError {
+        TalosError(
+            .ttlExceedsMaximum,
+            "ttl exceeds the configured maximum of \(DurationText.formatGo(maxTTL.wholeNanoseconds))"
+        )
     }
 
     static func normalizedID(_ keyID: String, kind: KeyKind) throws(TalosError) -> String {

@@ -31,7 +31,7 @@ public final class LastUsedTracker: Service {
         self.storage = storage
         self.capacity = config.lastUsedQueueSize
         self.flushSize = config.lastUsedFlushSize
-        self.flushInterval = .nanoseconds(config.lastUsedFlushInterval)
+        self.flushInterval = config.lastUsedFlushInterval
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }

@@ -4,9 +4,9 @@ import Synchronization
 public struct CredentialSettings: Sendable {
     public let issuer: String
     public let keyring: Keyring
-    public let clockSkew: Int64
-    public let defaultTTL: Int64?
-    public let maxTTL: Int64
+    public let clockSkew: Duration
+    public let defaultTTL: Duration?
+    public let maxTTL: Duration
     public let prefix: String
     public let publicPrefix: String?
     /// Every prefix a valid issued key may carry: current, public current, retired and public retired.
@@ -16,7 +16,7 @@ public struct CredentialSettings: Sendable {
     public let quotaMaxKeys: Int64?
     /// Issuers still honoured in derived tokens besides `issuer`.
     public let retiredIssuers: [ExpiringValue]
-    public let derivedDefaultTTL: Int64
+    public let derivedDefaultTTL: Duration
     public let macaroonPrefix: String
     public let signingKeys: SigningKeyring
 

@@ -9,8 +9,8 @@ extension Verifier {
         guard request.credential.utf8.count <= 8192 else {
             throw TalosError.validation("credential", "value length must be at most 8192 bytes")
         }
-        let ttl = try Validate.ttl(request.ttl) ?? settings.derivedDefaultTTL
-        guard ttl <= settings.maxTTL else { throw KeyService.ttlExceedsMaximum(settings.maxTTL) }
+        let ttl = try Validate.ttl(request.ttl) ?? settings.derivedDefaultTTL.wholeNanoseconds
+        guard Duration.nanoseconds(ttl) <= settings.maxTTL else { throw KeyService.ttlExceedsMaximum(settings.maxTTL) }
         guard request.audiences.count <= 20 else {
             throw TalosError.validation("audiences", "value must contain at most 20 items")
         }

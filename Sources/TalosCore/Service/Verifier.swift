@@ -33,10 +33,10 @@ struct Authenticator: Sendable {
                 if crypto.constantTimeEquals(mac, expected.count == 32 ? expected : []) { valid = true }
             }
             guard valid else { return .rejected(cause: "invalid API key checksum") }
-            let skewSeconds = settings.clockSkew / 1_000_000_000
+            let skewSeconds = settings.clockSkew.components.seconds
             let age = now.seconds - identity.createdAtSeconds
             guard identity.createdAtSeconds <= now.seconds + skewSeconds,
-                age <= settings.maxTTL / 1_000_000_000 + skewSeconds
+                age <= settings.maxTTL.components.seconds + skewSeconds
             else { return .rejected(cause: "timestamp out of range") }
             guard settings.allowedPrefixes.contains(String(parts.prefix)) else {
                 return .rejected(cause: "prefix not allowed")
@@ -244,7 +244,7 @@ public struct Verifier: Sendable {
                 )?.claims
         }
         guard let claims, settings.acceptsIssuer(claims.issuer, at: now) else { return .failure(.signatureInvalid) }
-        let skew = settings.clockSkew / 1_000_000_000
+        let skew = settings.clockSkew.components.seconds
         // Claims come from the token: compare without arithmetic that could overflow on extreme values.
         guard (-Self.maxTokenSeconds...Self.maxTokenSeconds).contains(claims.expires),
             (-Self.maxTokenSeconds...Self.maxTokenSeconds).contains(claims.notBefore)

@@ -87,3 +87,12 @@ public enum DurationText {
     /// Protobuf JSON form of a whole number of seconds: `60s`.
     public static func formatProtobufSeconds(_ seconds: Int64) -> String { "\(seconds)s" }
 }
+
+extension Duration {
+    /// The duration in whole nanoseconds, saturating at `Int64.max` (configuration durations are far below it).
+    public var wholeNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (seconds < 0 ? .min : .max) : scaled &+ attoseconds / 1_000_000_000
+    }
+}
