@@ -23,6 +23,9 @@ swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
+tools=$(scripts/python-tools.sh)
+scripts/openapi-check.sh .build/debug/talos "$tools"
+SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
   scripts/drills.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"

@@ -32,9 +32,40 @@ struct APIRequest: Sendable {
         body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? BodyReader(object: [:]) : try json()
     }
 
-    func query(_ name: String) -> String? { request.uri.queryParameters[name[...]].map(String.init) }
+    /// The first value of query parameter `name`.
+    func query(_ name: String) -> String? { queryAll(name).first }
 
-    func queryAll(_ name: String) -> [String] { request.uri.queryParameters.getAll(name).map { String($0) } }
+    /// Every value of query parameter `name`, form-decoded: `+` is a space and `%XX` a byte (what Go's
+    /// `url.Values`, Ory's SDKs and browsers send); a malformed escape is kept as sent.
+    func queryAll(_ name: String) -> [String] {
+        guard let query = request.uri.query else { return [] }
+        return query.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard Self.formDecode(parts[0]) == name else { return nil }
+            return parts.count == 2 ? Self.formDecode(parts[1]) : ""
+        }
+    }
+
+    static func formDecode(_ text: Substring) -> String {
+        let bytes = Array(text.utf8)
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "+") {
+                decoded.append(UInt8(ascii: " "))
+            } else if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let byte = UInt8(String(decoding: bytes[index + 1...index + 2], as: UTF8.self), radix: 16)
+            {
+                decoded.append(byte)
+                index += 2
+            } else {
+                decoded.append(bytes[index])
+            }
+            index += 1
+        }
+        return String(decoding: decoded, as: UTF8.self)
+    }
 
     var verificationContext: VerificationContext { VerificationContext(nid: nid, clientIP: clientIP) }
 }

@@ -139,11 +139,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !finished else { return }
         finished = true
         deadline?.cancel()
-        let (_, body) = ErrorEnvelope.body(error, requestID: RequestIDMiddleware.newRequestID(), httpOverride: status)
+        let requestID = RequestIDMiddleware.newRequestID()
+        let (_, body) = ErrorEnvelope.body(error, requestID: requestID, httpOverride: status)
         let bytes = body.serialized()
         var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
         head += "Content-Type: application/json; charset=utf-8\r\nContent-Length: \(bytes.count)\r\n"
-        head += "Connection: close\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n"
+        head += "Connection: close\r\nX-Request-ID: \(requestID)\r\nX-Content-Type-Options: nosniff\r\n"
+        head += "Cache-Control: no-store\r\n\r\n"
         var buffer = context.channel.allocator.buffer(capacity: head.utf8.count + bytes.count)
         buffer.writeString(head)
         buffer.writeBytes(bytes)

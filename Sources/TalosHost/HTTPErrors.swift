@@ -6,12 +6,17 @@ import TalosCore
 struct RoutingFailure: Error, Sendable {
     let error: TalosError
     let httpOverride: HTTPResponse.Status?
+    /// The methods the path does serve, for the `Allow` header of a 405.
+    var allow: [HTTPRequest.Method] = []
 
     static let notFound = RoutingFailure(error: TalosError(.notFound, "route not found"), httpOverride: nil)
-    static let methodNotAllowed = RoutingFailure(
-        error: TalosError(.methodNotAllowed, "method not allowed"),
-        httpOverride: .methodNotAllowed
-    )
+    static func methodNotAllowed(allow: [HTTPRequest.Method]) -> RoutingFailure {
+        RoutingFailure(
+            error: TalosError(.methodNotAllowed, "method not allowed"),
+            httpOverride: .methodNotAllowed,
+            allow: allow
+        )
+    }
     static let notInThisMode = RoutingFailure(
         error: TalosError(.unimplemented, "method not available in this server mode"),
         httpOverride: nil

@@ -56,7 +56,11 @@ struct PathPattern: Sendable {
             case .literal(let literal): guard literal == part else { return nil }
             case .capture(let suffix):
                 guard part.hasSuffix(suffix), part.utf8.count > suffix.utf8.count else { return nil }
-                captured = String(part.dropLast(suffix.count))
+                let value = part.dropLast(suffix.count)
+                // Key ids (UUIDs, hex hashes) never hold ":", so `{key_id}` alone does not swallow `id:rotate`
+                // and another method on a custom-method path is 405, not a lookup of "id:rotate".
+                guard !value.contains(":") else { return nil }
+                captured = String(value)
             }
         }
         return captured.map(PathMatch.keyed) ?? .plain
@@ -163,14 +167,16 @@ struct RouteTable: Sendable {
 
     func resolve(method: HTTPRequest.Method, path: String) -> Resolution {
         guard let segments = strictPathSegments(path) else { return .failure(.notFound) }
-        var pathMatched = false
+        var allowed: [HTTPRequest.Method] = []
         for route in routes {
             guard let match = route.pattern.match(segments) else { continue }
-            pathMatched = true
-            guard route.method == method else { continue }
+            guard route.method == method else {
+                if !allowed.contains(route.method) { allowed.append(route.method) }
+                continue
+            }
             guard mode.serves(route.surface) else { return .failure(.notInThisMode) }
             return .route(route, match)
         }
-        return .failure(pathMatched ? .methodNotAllowed : .notFound)
+        return .failure(allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed))
     }
 }

@@ -52,6 +52,12 @@ import Testing
             let method = try await api.send(.delete, "/v2alpha1/admin/issuedApiKeys")
             #expect(method.status == 405 && method.reason == "METHOD_NOT_ALLOWED")
             #expect(method.json["error"]?["status"] == "UNIMPLEMENTED")
+            #expect(method.headers[.allow] == "POST, GET")
+            let custom = try await api.send(
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/00000000-0000-4000-8000-000000000000:rotate"
+            )
+            #expect(custom.status == 405 && custom.headers[.allow] == "POST")
             let encoded = try await api.send(.post, "/v2alpha1/admin/apiKeys%3Averify", #"{"credential":"x"}"#)
             #expect(encoded.status == 200 && encoded.json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
             let badUUID = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys/nope")
@@ -171,6 +177,17 @@ import Testing
         try await withAPI(config) { api async throws in
             #expect(try await api.verify(secret).json["is_valid"] == true)
             #expect(try await api.issue().1.hasPrefix("new_v1_"))
+        }
+    }
+
+    /// Query values are form-decoded: `+` is a space, as Go's `url.Values` and Ory's SDKs send it.
+    @Test func queryValuesAreFormDecoded() async throws {
+        try await withAPI { api async throws in
+            _ = try await api.issue(["name": "n", "actor_id": "a+b c"])
+            let plus = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?filter=actor_id+%3D+%22a%2Bb+c%22")
+            #expect(plus.status == 200 && plus.json["issued_api_keys"]?.arrayValue?.count == 1, "\(plus.rawBody)")
+            let status = try await api.send(.get, "/v2alpha1/admin/issuedApiKeys?filter=status+%3D+KEY_STATUS_ACTIVE")
+            #expect(status.status == 200 && status.json["issued_api_keys"]?.arrayValue?.count == 1)
         }
     }
 }

@@ -20,7 +20,9 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
         } catch let error as TalosError {
             return Self.response(error, requestID: context.requestID)
         } catch let error as RoutingFailure {
-            return Self.response(error.error, requestID: context.requestID, httpOverride: error.httpOverride)
+            var response = Self.response(error.error, requestID: context.requestID, httpOverride: error.httpOverride)
+            if !error.allow.isEmpty { response.headers[.allow] = error.allow.map(\.rawValue).joined(separator: ", ") }
+            return response
         } catch let error as RateLimited {
             var response = Self.response(TalosError(.rateLimited, "too many requests"), requestID: context.requestID)
             response.headers[.retryAfter] = "\(error.retryAfterSeconds)"
