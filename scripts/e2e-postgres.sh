@@ -37,7 +37,7 @@ port_a=$(free_port)
 check "serve refuses an unmigrated schema" bash -c "TALOS_SERVE_HTTP_PORT=$port_a '$binary' serve 2>&1 | grep -q 'database schema is not up to date'"
 check "migrate status lists pending migrations" bash -c "'$binary' migrate status | grep -q '1 create_api_keys pending'"
 check "migrate up" "$binary" migrate up
-check "migrate status after up" bash -c "'$binary' migrate status | grep -q '2 api_keys_indexes applied'"
+check "migrate status after up" bash -c "'$binary' migrate status | grep -q '3 rate_limit_counters applied'"
 
 port_b=$(free_port)
 start a "$port_a"

@@ -67,7 +67,18 @@ struct APIRequest: Sendable {
         return String(decoding: decoded, as: UTF8.self)
     }
 
-    var verificationContext: VerificationContext { VerificationContext(nid: nid, clientIP: clientIP) }
+    /// The tenant, the client and the request's cache directives (spec §5.9).
+    var verificationContext: VerificationContext {
+        let headers = request.headers
+        return VerificationContext(
+            nid: nid,
+            clientIP: clientIP,
+            cache: CacheDirectives(
+                cacheControl: headers[values: .cacheControl],
+                pragma: headers[values: HTTPField.Name("Pragma")!]
+            )
+        )
+    }
 }
 
 /// An operation's answer: a JSON body, a serialized document, or an empty 204.

@@ -27,10 +27,28 @@ public func buildApplication(
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
     let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))
-    let service = KeyService(storage: handle.storage, crypto: crypto, settings: settings, clock: clock, logger: logger)
+    // The verification cache (spec §5.9): `cache.type = memory`; `cache.enabled` is read per request (hot reload).
+    // With a cluster invalidation feed it stays unused until the feed is listening.
+    let cache =
+        config.cacheType == "memory"
+        ? VerificationCache(
+            maxBytes: Int(config.cacheMaxSize),
+            clock: clock,
+            startsAvailable: handle.invalidationFeed == nil
+        )
+        : nil
+    let limiter = try rateLimiter(config: config, handle: handle)
+    let service = KeyService(
+        storage: handle.storage,
+        crypto: crypto,
+        settings: settings,
+        clock: clock,
+        logger: logger,
+        invalidations: cache.map { [$0] } ?? []
+    )
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))
-    let verifier = Verifier(service: service, lastUsed: lastUsed)
+    let verifier = Verifier(service: service, lastUsed: lastUsed, cache: cache, limiter: limiter)
     let selfRevokeLimiter = TokenBuckets(
         rate: config.publicRateLimitPerSecond,
         burst: config.publicRateLimitBurst,
@@ -63,14 +81,6 @@ public func buildApplication(
             metadata: ["host": "\(config.httpHost)", "port": "\(port)"]
         )
     }
-    if config.rateLimitEnabled {
-        logger.warning("rate_limit.enabled is set but rate-limit enforcement is not implemented in this build")
-    }
-    if config.cacheEnabled, config.cacheType == "memory" {
-        logger.warning(
-            "cache.enabled is set but the verification cache is not implemented in this build; every verify reads the database"
-        )
-    }
     logger.info(
         "talos starting",
         metadata: [
@@ -82,6 +92,7 @@ public func buildApplication(
     services += handle.services
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
     services.append(lastUsed)
+    if let cache, let feed = handle.invalidationFeed { services.append(feed.listener(delivering: cache)) }
     if let reloadSource {
         services.append(
             ConfigReloadService(
@@ -110,6 +121,19 @@ public func buildApplication(
     return app
 }
 
+/// The limiter of `rate_limit.backend` (spec §15.9): `memory` in this process, `postgres` from the storage.
+/// - Throws: `ConfigError` when the storage has no cluster-wide limiter (`postgres` on SQLite).
+private func rateLimiter(config: TalosConfig, handle: StorageHandle) throws(ConfigError) -> any RateLimiter {
+    switch config.rateLimitBackend {
+    case "postgres":
+        guard let limiter = handle.rateLimiter else {
+            throw ConfigError("rate_limit.backend: postgres needs a postgres:// db.dsn (the counters live there)")
+        }
+        return limiter
+    default: return MemoryRateLimiter()
+    }
+}
+
 /// Every route of the API listener, by resource.
 func apiControllers(
     service: KeyService,
@@ -124,7 +148,7 @@ func apiControllers(
         IssuedKeysController(service: service, clock: clock),
         ImportedKeysController(service: service, clock: clock),
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),
-        VerificationController(verifier: verifier),
+        VerificationController(verifier: verifier, clock: clock),
         DerivedTokensController(service: service, verifier: verifier),
     ]
     return controllers.flatMap(\.routes)

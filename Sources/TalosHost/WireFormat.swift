@@ -39,9 +39,14 @@ enum WireFormat {
     static func verification(_ result: Verification) -> JSONValue {
         guard let credential = result.credential, result.isValid else {
             let code = result.errorCode ?? .internal
-            return .object([
+            var failure: JSONObject = [
                 "is_valid": .bool(false), "error_code": .string(code.wireName), "error_message": .string(code.message),
-            ])
+            ]
+            if code == .rateLimited, let limit = result.rateLimit {
+                failure["rate_limit_remaining"] = "0"
+                failure["rate_limit_reset_time"] = .string(limit.resetTime.rfc3339)
+            }
+            return .object(failure)
         }
         var object = JSONObject()
         object["is_valid"] = .bool(true)
@@ -52,6 +57,10 @@ enum WireFormat {
         if let expireTime = credential.expireTime { object["expire_time"] = .string(expireTime.rfc3339) }
         object["metadata"] = .object(credential.metadata)
         if let policy = credential.rateLimitPolicy { object["rate_limit_policy"] = Self.policy(policy) }
+        if let limit = result.rateLimit {
+            object["rate_limit_remaining"] = .string("\(limit.remaining)")
+            object["rate_limit_reset_time"] = .string(limit.resetTime.rfc3339)
+        }
         if !credential.issuer.isEmpty { object["issuer"] = .string(credential.issuer) }
         object["visibility"] = .string((credential.visibility == .public ? KeyVisibility.public : .secret).wireName)
         if !credential.audiences.isEmpty { object["audiences"] = .array(credential.audiences.map(JSONValue.string)) }

@@ -32,17 +32,17 @@ func openMigratedSQLite() async throws -> StorageHandle {
         var status = try await handle.migrator.status()
         #expect(status.currentVersion == 0 && !status.isUpToDate && status.entries.allSatisfy { !$0.applied })
         #expect(try await handle.migrator.up(steps: 1) == [1])
-        #expect(try await handle.migrator.up(steps: nil) == [2])
+        #expect(try await handle.migrator.up(steps: nil) == [2, 3])
         #expect(try await handle.migrator.up(steps: nil) == [])
         status = try await handle.migrator.status()
-        #expect(status.isUpToDate && status.currentVersion == 2)
-        #expect(try await handle.migrator.down(steps: 1) == [2])
+        #expect(status.isUpToDate && status.currentVersion == 3)
+        #expect(try await handle.migrator.down(steps: 2) == [3, 2])
         #expect(try await handle.migrator.status().currentVersion == 1)
         #expect(try await handle.migrator.down(steps: 5) == [1])
         await #expect(throws: StorageError.self) {
             _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
         }
-        try await handle.migrator.force(version: 2)
+        try await handle.migrator.force(version: 3)
         #expect(try await handle.migrator.status().isUpToDate)
     }
 

@@ -14,7 +14,9 @@ extension StorageBackend {
             storage: PostgresKeyStorage(database: database),
             migrator: MigrationRunner(PostgresMigrationDialect(database: database)),
             migratesAutomatically: false,
-            services: [client]
+            services: [client, PostgresRateLimiter.Sweeper(database: database)],
+            invalidationFeed: PostgresInvalidationFeed(client: client, logger: logger),
+            rateLimiter: PostgresRateLimiter(database: database)
         )
     }
 }

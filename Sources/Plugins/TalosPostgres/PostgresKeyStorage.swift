@@ -258,6 +258,7 @@ struct PostgresKeyStorage: KeyStorage {
                     PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(updated)),
                     logger: connection.logger
                 )
+                try await Self.notifyChanged(connection, nid: nid, keyID: keyID)
                 return updated
             }
         }
@@ -285,6 +286,7 @@ struct PostgresKeyStorage: KeyStorage {
                     PostgresQuery(unsafeSQL: Self.updateSQL, binds: try Self.bindings(result.retired)),
                     logger: connection.logger
                 )
+                try await Self.notifyChanged(connection, nid: nid, keyID: keyID)
                 return result
             }
         }
@@ -306,15 +308,26 @@ struct PostgresKeyStorage: KeyStorage {
     }
 
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
-        try await database.withConnection { connection in
+        try await database.withTransaction { connection in
             let rows = try await connection.query(
                 "DELETE FROM api_keys WHERE nid = \(nid) AND kind = \(kind.rawValue) AND key_id = \(keyID) RETURNING key_id",
                 logger: connection.logger
             )
             var deleted = false
             for try await _ in rows { deleted = true }
+            if deleted { try await Self.notifyChanged(connection, nid: nid, keyID: keyID) }
             return deleted
         }
+    }
+
+    /// Every replica evicts the key when this transaction commits (spec §5.9): the notification is delivered at
+    /// commit, and not at all on rollback.
+    static func notifyChanged(_ connection: PostgresConnection, nid: String, keyID: String) async throws {
+        let payload = InvalidationMessage.payload(nid: nid, keyID: keyID)
+        try await connection.query(
+            "SELECT pg_notify(\(PostgresInvalidationFeed.channel), \(payload))",
+            logger: connection.logger
+        )
     }
 
     func countActive(nid: String, at now: Timestamp) async throws -> Int {

@@ -44,6 +44,24 @@ let postgresMigrations: [Migration] = [
         ],
         down: ["DROP INDEX api_keys_status", "DROP INDEX api_keys_actor", "DROP INDEX api_keys_request_id"]
     ),
+    Migration(
+        version: 3,
+        name: "rate_limit_counters",
+        up: [
+            """
+            CREATE TABLE rate_limit_counters (
+                nid TEXT NOT NULL,
+                key_id TEXT COLLATE "C" NOT NULL,
+                window_start BIGINT NOT NULL,
+                window_end BIGINT NOT NULL,
+                count BIGINT NOT NULL,
+                PRIMARY KEY (nid, key_id, window_start)
+            )
+            """,
+            "CREATE INDEX rate_limit_counters_window_end ON rate_limit_counters (window_end)",
+        ],
+        down: ["DROP TABLE rate_limit_counters"]
+    ),
 ]
 
 /// PostgreSQL's part of the migration protocol: a session advisory lock on one connection, so replicas that start

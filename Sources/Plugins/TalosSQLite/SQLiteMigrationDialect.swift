@@ -52,6 +52,24 @@ let sqliteMigrations: [Migration] = [
             """
         ]
     ),
+    Migration(
+        version: 3,
+        name: "rate_limit_counters",
+        up: [
+            """
+            CREATE TABLE rate_limit_counters (
+                nid TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                window_start INTEGER NOT NULL,
+                window_end INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (nid, key_id, window_start)
+            ) WITHOUT ROWID;
+            CREATE INDEX rate_limit_counters_window_end ON rate_limit_counters (window_end);
+            """
+        ],
+        down: ["DROP TABLE rate_limit_counters;"]
+    ),
 ]
 
 /// SQLite's part of the migration protocol: the single writer is the lock; `schema_migrations(version, dirty)` holds

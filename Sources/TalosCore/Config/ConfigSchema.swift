@@ -1,7 +1,10 @@
 /// A configuration problem; the message names the offending key (`config: unknown key "a.b"`).
 public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The problem, led by the dotted key path it concerns where there is one (e.g. `db.dsn: …`).
     public let message: String
+    /// An error with `message`, which must never quote a secret value (HMAC secrets, private JWKs, DSN passwords).
     public init(_ message: String) { self.message = message }
+    /// `config: <message>`, as printed when startup or a reload refuses the configuration.
     public var description: String { "config: \(message)" }
 }
 
@@ -61,7 +64,7 @@ enum ConfigSchema {
             "cache.memory.max_size": .int,
             "cache.memory.num_counters": .int,
             "rate_limit.enabled": .bool,
-            "rate_limit.backend": .enumeration(["memory", "redis"]),
+            "rate_limit.backend": .enumeration(["memory", "postgres", "redis"]),
             "last_used.queue_size": .int,
             "last_used.flush_size": .int,
             "last_used.flush_interval": .duration,

@@ -1,11 +1,14 @@
 /// What startup needs to know about a configured JWT signing key (spec §6.1); key material stays in the JWKS.
 public struct SigningKeyDescriptor: Sendable, Hashable {
+    /// The key type, whose raw value is the JWT `alg` it signs with: Ed25519 → `EdDSA`, RSA (≥ 2048 bits) → `RS256`.
     public enum Family: String, Sendable {
         case ed25519 = "EdDSA"
         case rsa = "RS256"
     }
 
+    /// The JWK's non-empty `kid`.
     public let kid: String
+    /// Which algorithm the key signs with.
     public let family: Family
 
     /// Reads every key of the `base64://<JWKS>` URLs, in order.

@@ -109,8 +109,9 @@ extension TalosConfig {
         _ = try reader.string("cache.redis.password")
         _ = try reader.bool("cache.redis.tls.enabled")
         config.rateLimitEnabled = try reader.bool("rate_limit.enabled") ?? false
-        if try reader.string("rate_limit.backend") == "redis" {
-            throw ConfigError("rate_limit.backend: redis is not supported (use memory)")
+        config.rateLimitBackend = try reader.string("rate_limit.backend") ?? "memory"
+        if config.rateLimitBackend == "redis" {
+            throw ConfigError("rate_limit.backend: redis is not supported (no Redis client; use memory or postgres)")
         }
         config.lastUsedQueueSize = Int(try reader.int("last_used.queue_size", in: 256...1_000_000) ?? 10_000)
         config.lastUsedFlushSize = Int(try reader.int("last_used.flush_size", in: 1...10_000) ?? 100)

@@ -64,6 +64,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var cacheTTL: Duration = .seconds(5 * 60)
     public var cacheMaxSize: Int64 = 104_857_600
     public var rateLimitEnabled = false
+    /// `memory` (per process) or `postgres` (cluster-wide, spec §15.9).
+    public var rateLimitBackend = "memory"
     public var lastUsedQueueSize = 10_000
     public var lastUsedFlushSize = 100
     public var lastUsedFlushInterval: Duration = .seconds(30)

@@ -76,8 +76,11 @@ public protocol VerifyingKey: Sendable {
 
 /// The big-endian components of an RSA private key, as a JWK carries them (`n e d p q dp dq qi`).
 public struct RSAKeyComponents: Sendable, Hashable {
+    /// Unsigned big-endian integers without JWK base64url encoding: modulus, public exponent, private exponent, primes,
+    /// CRT exponents and coefficient. Everything but `n` and `e` is private key material: never log it.
     public var n: [UInt8], e: [UInt8], d: [UInt8], p: [UInt8], q: [UInt8], dp: [UInt8], dq: [UInt8], qi: [UInt8]
 
+    /// The components of one RSA key; `CryptoBackend.rsaSigningKey` checks that they are consistent.
     public init(
         n: [UInt8],
         e: [UInt8],
@@ -100,7 +103,9 @@ public protocol HMACKey: Sendable {
 
 /// A failure inside a crypto backend (never carries key material).
 public struct CryptoError: Error, Sendable, CustomStringConvertible {
+    /// What failed, for logs; never contains key material.
     public let description: String
+    /// A failure described by `description`, which must not contain key material.
     public init(_ description: String) { self.description = description }
 }
 

@@ -1,24 +1,42 @@
 /// The claims of a derived token (spec §6.1), common to JWTs and macaroons.
 public struct DerivedClaims: Sendable, Hashable {
+    /// `jti`: a random UUIDv4 naming this token; the macaroon identifier.
     public var jti: String
+    /// `aud`: the recipients the token is bound to; empty = unbound. A bound token verifies only for a caller whose
+    /// `expected_audiences` shares one of them (spec §13).
     public var audiences: [String] = []
+    /// `sub`: the parent key's id.
     public var subject: String
+    /// `iss`: `credentials.issuer` at minting (also a macaroon's location); it must still be current or an active
+    /// retired issuer when the token is verified.
     public var issuer: String
+    /// `iat`, Unix seconds.
     public var issuedAt: Int64
+    /// `nbf`, Unix seconds; before `nbf − clock_skew` the token verifies as SIGNATURE_INVALID.
     public var notBefore: Int64
+    /// `exp`, Unix seconds; after `exp + clock_skew` the token verifies as EXPIRED. Never past the parent's expiry.
     public var expires: Int64
+    /// `nid`: the tenant the token was minted in; any other tenant sees NOT_FOUND.
     public var nid: String
+    /// `akid` and `pid`: the parent key's id, reported as `key_id` when the token verifies.
     public var parentKeyID: String
+    /// `tty`: `"derived"` when minted; any other value verifies as INVALID_FORMAT, and `nil` means the claim is absent.
     public var tokenType: String? = "derived"
+    /// `oid`: the parent key's actor; omitted from the token when `nil` or empty.
     public var actorID: String?
+    /// `scp`: the token's scopes, a subset of the parent's; always emitted.
     public var scopes: [String]
+    /// `meta`: the parent key's metadata; `nil` or empty is omitted from a JWT (a macaroon always carries `meta={}`).
     public var meta: JSONObject?
+    /// `vis`: `"secret"` or `"public"`, the parent key's visibility.
     public var visibility: String
-    /// `nil` = no IP restriction; each macaroon `acl` caveat adds one list, all of which must pass.
+    /// Empty = no IP restriction; each macaroon `acl` caveat adds one list, all of which must pass.
     public var acls: [[String]] = []
     /// Custom claims (reserved names removed).
     public var custom: JSONObject = [:]
 
+    /// Claims as given; the defaults make an unbound derived token without actor, metadata, IP restriction or custom
+    /// claims.
     public init(
         jti: String,
         audiences: [String] = [],

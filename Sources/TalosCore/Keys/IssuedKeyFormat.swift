@@ -1,7 +1,10 @@
 /// The parts of an issued key `{prefix}_v1_{identifier}_{checksum}` (spec §4.1–4.2).
 public struct IssuedKeyParts: Sendable, Hashable {
+    /// The key prefix, 1–16 of `[a-zA-Z0-9_]` (underscores allowed); not yet checked against the configured ones.
     public let prefix: Substring
+    /// Non-empty Base58 text; not necessarily decodable (see `IssuedKeyFormat.decodeIdentifier`).
     public let identifier: Substring
+    /// Non-empty Base58 text of the HMAC; not yet verified. Part of the secret: never log it.
     public let checksum: Substring
 
     /// Everything the checksum authenticates: `prefix_v1_identifier_`.
@@ -10,6 +13,8 @@ public struct IssuedKeyParts: Sendable, Hashable {
 
 /// A decoded identifier: creation time and key id.
 public struct IssuedKeyIdentity: Sendable, Hashable {
+    /// Unix seconds when the key was issued; verification rejects a time later than now + `clock_skew` or older than
+    /// `max_ttl` + `clock_skew` (spec §5.2).
     public let createdAtSeconds: Int64
     /// Lowercase UUID.
     public let keyID: String
@@ -68,9 +73,13 @@ public enum IssuedKeyFormat {
 
 /// How a credential is handled (spec §4.4, first match wins).
 public enum CredentialRoute: Sendable, Hashable {
+    /// Shaped like a compact JWS (`eyJ…` with three base64url segments); verified statelessly.
     case derivedJWT
+    /// Starts with `<macaroon prefix>_v1_` for a current or retired macaroon prefix; verified statelessly.
     case derivedMacaroon
+    /// A v1-shaped key whose identifier decodes; checksum, timestamp and prefix are still to be checked.
     case issued(IssuedKeyParts, IssuedKeyIdentity)
+    /// Anything else, including v1-shaped strings whose identifier does not decode; looked up by hash.
     case imported
 
     /// Routes a credential. `macaroonPrefixes` are the current and retired macaroon prefixes.

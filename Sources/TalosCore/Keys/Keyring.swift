@@ -2,17 +2,23 @@
 public struct Keyring: Sendable {
     /// A prepared secret with its derived keys.
     public struct Secret: Sendable {
+        /// HMAC-SHA256 keyed with the secret's raw UTF-8 bytes: the issued-key checksum key (spec §4.1). Never log it.
         public let checksumKey: any HMACKey
         /// ChaCha20-Poly1305 key for page tokens.
         public let paginationKey: [UInt8]
         /// Root key for macaroons.
         public let macaroonRootKey: [UInt8]
+        /// When a retired secret stops being honoured; `nil` = never (always so for the current secret).
         public let expiresAt: Timestamp?
     }
 
+    /// `secrets.hmac.current`: signs every new checksum, page token and macaroon, and is tried first when verifying.
     public let current: Secret
+    /// `secrets.hmac.retired`, in configured order: only verify and decrypt, until their `expiresAt`.
     public let retired: [Secret]
 
+    /// Prepares `current` and each `retired` secret with `crypto` and derives their page-token and macaroon keys
+    /// (spec §4.6).
     public init(current: String, retired: [ExpiringValue], crypto: any CryptoBackend) {
         func prepare(_ secret: String, expiresAt: Timestamp?) -> Secret {
             let key = crypto.hmacSHA256Key(Array(secret.utf8))

@@ -2,20 +2,25 @@
 public struct SigningKeyring: Sendable {
     /// One configured key.
     public struct Entry: Sendable {
+        /// The JWK's `kid`, put in the JWT header and matched exactly on verification.
         public let kid: String
+        /// Ed25519 (signs EdDSA) or RSA (signs RS256).
         public let family: SigningKeyDescriptor.Family
         /// `nil` when the JWK carries only the public part (it can verify, not sign).
         public let signer: (any SigningKey)?
+        /// Checks signatures of tokens whose header names this `kid`.
         public let verifier: any VerifyingKey
         /// The public JWK as `GET …/jwks.json` serves it.
         public let publicJWK: JSONValue
         let use: String?
     }
 
+    /// Every configured key, in URL order then document order.
     public let entries: [Entry]
     /// `credentials.derived_tokens.jwt.signing_key_id` ("" = not set).
     public let preferredKeyID: String
 
+    /// No keys: JWKS serves `[]`, minting a JWT fails and every JWT fails verification.
     public static let empty = SigningKeyring(entries: [], preferredKeyID: "")
 
     init(entries: [Entry], preferredKeyID: String) {
@@ -138,6 +143,7 @@ public struct SigningKeyring: Sendable {
 
 /// Private JWK sets for `talos jwk generate` (spec §10.4).
 public enum JWKGenerator {
+    /// The key types `talos jwk generate` can create, by command-line name: Ed25519 (`EdDSA`) and RSA (`RS256`).
     public enum Kind: String, Sendable, CaseIterable {
         case eddsa, rsa
     }

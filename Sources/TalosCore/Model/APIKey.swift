@@ -13,6 +13,7 @@ public struct RateLimitPolicy: Sendable, Hashable {
     /// Window length in whole seconds, 1…86 400.
     public var windowSeconds: Int64
 
+    /// A policy of `quota` requests per `windowSeconds`; the caller has already validated both ranges.
     public init(quota: Int64, windowSeconds: Int64) {
         self.quota = quota
         self.windowSeconds = windowSeconds
@@ -21,30 +22,44 @@ public struct RateLimitPolicy: Sendable, Hashable {
 
 /// A stored API key, issued or imported. Never holds the secret.
 public struct APIKey: Sendable, Hashable {
+    /// Issued or imported; fixes the shape of `keyID` and which table holds the record.
     public var kind: KeyKind
     /// Tenant id (nil UUID while multi-tenancy is disabled).
     public var nid: String
+    /// Lowercase UUID (issued) or 64 lowercase hex characters (imported, spec §4.5); unique per tenant and kind.
     public var keyID: String
+    /// Display name, 1–255 Unicode scalars without control characters.
     public var name: String
+    /// The owner, opaque to Talos; set at creation and never changed (rotation inherits it).
     public var actorID: String
+    /// Opaque strings without duplicates, in the order given; Talos does no wildcard matching.
     public var scopes: [String]
     /// The stored status: `.active` or `.revoked`. Use `status(at:)` for what the API reports.
     public var storedStatus: KeyStatus
+    /// Creation instant, whole seconds (for an issued key, the instant its identifier encodes).
     public var createTime: Timestamp
+    /// The instant of the last mutation (create, update, revoke, rotate).
     public var updateTime: Timestamp
+    /// After this instant the key no longer verifies; `nil` means no expiry. Revocation moves it (spec §8.4).
     public var expireTime: Timestamp?
+    /// The last recorded successful verification, refreshed about once per UTC day (spec §5.8); `nil` if never used.
     public var lastUsedTime: Timestamp?
     /// Always a JSON object.
     public var metadata: JSONObject
+    /// The verification budget enforced when `rate_limit.enabled`; `nil` means unlimited.
     public var rateLimitPolicy: RateLimitPolicy?
     /// Normalized CIDRs; empty means no restriction.
     public var allowedCIDRs: [String]
+    /// Why the key was revoked; `nil` unless `storedStatus` is `.revoked`.
     public var revocationReason: RevocationReason?
+    /// Free text given with `.privilegeWithdrawn`; `nil` when none (never empty).
     public var revocationDescription: String?
+    /// `.secret` or `.public`, never `.unspecified`; a PUBLIC issued key carries the public prefix.
     public var visibility: KeyVisibility
     /// The idempotency token the key was created with, if any (spec §8.1).
     public var requestID: String?
 
+    /// A record with every field given; defaults describe a fresh ACTIVE SECRET key without expiry or restrictions.
     public init(
         kind: KeyKind,
         nid: String,

@@ -1,5 +1,6 @@
 /// An IPv4 or IPv6 address as 4 or 16 bytes; IPv4-mapped IPv6 addresses are reduced to IPv4 (spec §5.6).
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    /// 4 bytes for IPv4 (including IPv4-mapped IPv6), 16 for IPv6, in network order.
     public let bytes: [UInt8]
 
     /// Parses dotted IPv4 or RFC 4291 IPv6 text (with `::` and an embedded IPv4 tail); `nil` otherwise.
@@ -70,6 +71,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return head + [UInt8](repeating: 0, count: 16 - head.count - tail.count) + tail
     }
 
+    /// Dotted IPv4, or RFC 5952 canonical IPv6 (lowercase, longest zero run compressed).
     public var description: String {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
         var words: [UInt16] = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
@@ -97,7 +99,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
 /// A network in CIDR notation, stored in network form (`10.1.2.3/8` → `10.0.0.0/8`).
 public struct CIDR: Sendable, Hashable, CustomStringConvertible {
+    /// The network address: the parsed address with every bit after `prefixLength` cleared.
     public let network: IPAddress
+    /// Leading bits that must match: 0–32 for IPv4, 0–128 for IPv6.
     public let prefixLength: Int
 
     /// Parses `address/prefix` or a bare address (a /32 or /128); `nil` for anything else.
@@ -131,5 +135,6 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         address.bytes.count == network.bytes.count && Self.mask(address.bytes, prefixLength) == network.bytes
     }
 
+    /// `network/prefixLength` in canonical form; the normalized text stored in `allowed_cidrs`.
     public var description: String { "\(network)/\(prefixLength)" }
 }

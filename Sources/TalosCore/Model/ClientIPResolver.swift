@@ -6,6 +6,7 @@ public struct ClientIPResolver: Sendable, Hashable {
     /// Proxies whose headers are believed; empty = the nearest hop's header is believed.
     public var trustedProxies: [CIDR]
 
+    /// A resolver reading `source` and believing headers only from `trustedProxies`; the defaults use the TCP peer.
     public init(source: ClientIPSource = .unspecified, trustedProxies: [CIDR] = []) {
         self.source = source
         self.trustedProxies = trustedProxies

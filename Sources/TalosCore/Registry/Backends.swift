@@ -4,7 +4,9 @@ import Synchronization
 
 /// What a storage backend factory hands back: the storage, its migrator and the long-running work it needs.
 public struct StorageHandle: Sendable {
+    /// The opened storage; usable only while `services` run (some backends need their pools or listeners).
     public let storage: any KeyStorage
+    /// The migrator for the same database.
     public let migrator: any SchemaMigrator
     /// Whether `serve` applies pending migrations by itself (embedded, single-node databases).
     public let migratesAutomatically: Bool
@@ -12,14 +14,24 @@ public struct StorageHandle: Sendable {
     public let services: [any Service]
     /// Releases connections; called once when the host stops.
     public let shutdown: @Sendable () async -> Void
+    /// Invalidations committed by other nodes (multi-node backends); `nil` when every writer is this process.
+    public let invalidationFeed: (any InvalidationFeed)?
+    /// A cluster-wide, exact rate limiter kept in the database (`rate_limit.backend = postgres`); `nil` when the
+    /// backend has none.
+    public let rateLimiter: (any RateLimiter)?
 
+    /// A handle whose `shutdown` releases what `open` acquired; defaults suit a backend with no background work.
     public init(
         storage: any KeyStorage,
         migrator: any SchemaMigrator,
         migratesAutomatically: Bool,
         services: [any Service] = [],
+        invalidationFeed: (any InvalidationFeed)? = nil,
+        rateLimiter: (any RateLimiter)? = nil,
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
+        self.invalidationFeed = invalidationFeed
+        self.rateLimiter = rateLimiter
         self.storage = storage
         self.migrator = migrator
         self.migratesAutomatically = migratesAutomatically
@@ -38,6 +50,7 @@ public struct StorageBackend: Sendable {
     /// - Throws: `ConfigError` for a malformed DSN, `StorageError` when the database cannot be opened.
     public let open: @Sendable (_ dsn: String, _ logger: Logger) async throws -> StorageHandle
 
+    /// A backend named `name` serving `schemes` (lowercase, without `://`), opened by `open`.
     public init(
         name: String,
         schemes: [String],
@@ -56,6 +69,7 @@ public struct CryptoProvider: Sendable {
     /// Creates the backend. - Throws: `CryptoError` when the library cannot be initialised.
     public let make: @Sendable () throws -> any CryptoBackend
 
+    /// A crypto backend selected by `crypto.backend` = `name`, created by `make`.
     public init(name: String, make: @escaping @Sendable () throws -> any CryptoBackend) {
         self.name = name
         self.make = make
@@ -64,9 +78,12 @@ public struct CryptoProvider: Sendable {
 
 /// The backends a host can choose from, fixed at compile time by the composition root.
 public struct BackendRegistry: Sendable {
+    /// Storage backends; the first one listing a DSN's scheme serves it.
     public let storage: [StorageBackend]
+    /// Crypto backends, selected by exact name.
     public let crypto: [CryptoProvider]
 
+    /// A registry offering exactly these backends; a host can select no other.
     public init(storage: [StorageBackend], crypto: [CryptoProvider]) {
         self.storage = storage
         self.crypto = crypto

@@ -1,8 +1,11 @@
 /// A parsed list filter (spec §7): at most one `actor_id` and one `status` term joined by ` AND `.
 public struct KeyFilter: Sendable, Hashable {
+    /// Only keys whose `actor_id` equals this exactly (case-sensitive); `nil` = any actor.
     public var actorID: String?
+    /// Only keys reported with this status at the query instant: `.active`, `.revoked` or `.expired`; `nil` = any.
     public var status: KeyStatus?
 
+    /// A filter on `actorID` and `status`; the default matches every key.
     public init(actorID: String? = nil, status: KeyStatus? = nil) {
         self.actorID = actorID
         self.status = status

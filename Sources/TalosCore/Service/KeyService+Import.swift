@@ -158,6 +158,7 @@ extension KeyService {
         guard try await withStorage({ try await storage.delete(kind: .imported, nid: nid, keyID: keyID) }) else {
             throw Self.notFound(kind: .imported, keyID: keyID)
         }
+        keyChanged(nid: nid, keyID: keyID)
         logger.info("audit", metadata: ["event": "imported_api_key.deleted", "key_id": "\(keyID)"])
     }
 }

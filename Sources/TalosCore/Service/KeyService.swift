@@ -33,14 +33,20 @@ public struct KeyService: Sendable {
     let logger: Logger
     let pageTokens: PageTokenCodec
     let authenticator: Authenticator
+    /// Told about every committed change of a key, before the change is answered (spec §5.9).
+    let invalidations: [any InvalidationSink]
 
+    /// - Parameter invalidations: receivers of key changes on this node (the verification cache, the revocation
+    ///   feed); other nodes learn through the storage's own channel.
     public init(
         storage: any KeyStorage,
         crypto: any CryptoBackend,
         settings: SettingsStore<CredentialSettings>,
         clock: any WallClock,
-        logger: Logger
+        logger: Logger,
+        invalidations: [any InvalidationSink] = []
     ) {
+        self.invalidations = invalidations
         self.storage = storage
         self.crypto = crypto
         self.settings = settings
@@ -221,6 +227,7 @@ public struct KeyService: Sendable {
             }
         }
         guard let updated else { throw Self.notFound(kind: kind, keyID: keyID) }
+        keyChanged(nid: nid, keyID: keyID)
         logger.info("audit", metadata: ["event": "\(kind.rawValue)_api_key.updated", "key_id": "\(keyID)"])
         return updated
     }
@@ -259,6 +266,7 @@ public struct KeyService: Sendable {
             }
         }
         guard let result else { throw Self.notFound(kind: .issued, keyID: keyID) }
+        keyChanged(nid: nid, keyID: keyID)
         let prefix = try Self.prefix(for: result.replacement.visibility, settings: settings)
         let secret = IssuedKeyFormat.makeKey(
             prefix: prefix,
@@ -320,6 +328,7 @@ public struct KeyService: Sendable {
             }
         }
         guard revoked != nil else { throw Self.notFound(kind: resolvedKind, keyID: keyID) }
+        keyChanged(nid: nid, keyID: keyID)
         logger.info(
             "audit",
             metadata: [
@@ -381,6 +390,7 @@ public struct KeyService: Sendable {
             }
         }
         guard outcome != nil else { throw notFound }
+        keyChanged(nid: nid, keyID: keyID)
         logger.info(
             "audit",
             metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"]
@@ -446,6 +456,11 @@ public struct KeyService: Sendable {
     }
 
     /// Runs a storage call, translating storage failures into API errors (503, 504, 500).
+    /// A committed change of `(nid, keyID)`: every local receiver evicts it before the change is answered.
+    func keyChanged(nid: String, keyID: String) {
+        for sink in invalidations { sink.invalidated(nid: nid, keyID: keyID) }
+    }
+
     func withStorage<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

@@ -2,6 +2,7 @@
 public struct PageTokenCodec: Sendable {
     let crypto: any CryptoBackend
 
+    /// A codec sealing and opening tokens with `crypto`'s ChaCha20-Poly1305 and CSPRNG nonces.
     public init(crypto: any CryptoBackend) { self.crypto = crypto }
 
     /// A token that resumes after `lastKeyID` for the same kind and filter text, sealed under the current secret.

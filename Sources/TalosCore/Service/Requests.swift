@@ -16,11 +16,14 @@ public enum Presence<Value: Sendable & Hashable>: Sendable, Hashable {
 
 /// A rate-limit policy as sent by a client, before validation.
 public struct RateLimitPolicyInput: Sendable, Hashable {
+    /// Requests allowed per window; required, 1…1 000 000 000 once validated (wire: int64 as a string or a number).
     public var quota: Int64?
     /// Grammar 1 or protobuf form (`60s`, `1m`).
     public var window: String?
+    /// `rate_limit_policy.unit`; only `"requests"` is accepted, and `nil` or empty means `"requests"` (spec §13).
     public var unit: String?
 
+    /// An unvalidated policy; `Validate` rejects a missing quota or window with a 400 naming the field.
     public init(quota: Int64? = nil, window: String? = nil, unit: String? = nil) {
         self.quota = quota
         self.window = window
@@ -30,42 +33,59 @@ public struct RateLimitPolicyInput: Sendable, Hashable {
 
 /// The attributes shared by issue, import, update and rotate requests, before validation.
 public struct KeyAttributesInput: Sendable, Hashable {
+    /// Required and non-empty on issue and import (1–255 scalars, no control characters); an update or rotation keeps
+    /// the stored name when absent.
     public var name: Presence<String> = .absent
+    /// Required on issue and import (1–255 scalars, no control characters); ignored by update and rotate (immutable).
     public var actorID: Presence<String> = .absent
+    /// At most 100 opaque strings of 1–256 characters without whitespace; duplicates are dropped keeping the first.
     public var scopes: Presence<[String]> = .absent
+    /// A JSON object whose compact serialization is at most 65 536 bytes and whose nesting depth is at most 10.
     public var metadata: Presence<JSONObject> = .absent
+    /// A present policy replaces the key's; under an update mask that lists it, absent or `.null` removes it.
     public var rateLimitPolicy: Presence<RateLimitPolicyInput> = .absent
     /// `ip_restriction.allowed_cidrs`; an object without the list counts as an empty list.
     public var allowedCIDRs: Presence<[String]> = .absent
+    /// `.unspecified` means SECRET on issue and import and "inherit" on rotate; update ignores it (output-only there).
     public var visibility: KeyVisibility = .unspecified
 
+    /// Every field absent and visibility unspecified: applied as an update without a mask, this changes nothing.
     public init() {}
 }
 
 /// `IssueApiKeyRequest` (spec §3.1).
 public struct IssueKeyRequest: Sendable, Hashable {
+    /// Name, actor, scopes, metadata, policy, CIDRs and visibility; name and actor are required here.
     public var attributes = KeyAttributesInput()
+    /// Spec §2.3 grammar 2; `nil`, empty or zero means `api_keys.default_ttl` (or no expiry); above `max_ttl` is a 400.
     public var ttl: String?
+    /// Idempotency key (spec §8.1), 1–128 printable ASCII; a replay returns the existing key without its secret.
     public var requestID: String?
 
+    /// An empty request; `name` and `actorID` must be set before it can pass validation.
     public init() {}
 }
 
 /// The body of an update (spec §3.4, §14.9) plus its `update_mask`.
 public struct UpdateKeyRequest: Sendable, Hashable {
+    /// The body's mutable fields; which of them apply depends on `updateMask` (spec §3.4, §14.9).
     public var attributes = KeyAttributesInput()
     /// The body's `key_id`, which must equal the path's when present.
     public var keyID: String?
     /// Paths from `update_mask`; `nil` when no mask was sent.
     public var updateMask: [String]?
 
+    /// An empty update without a mask, which changes nothing but `update_time`.
     public init() {}
 }
 
 /// The optional overrides of a rotation (spec §3.5, §14.10).
 public struct RotateKeyRequest: Sendable, Hashable {
+    /// Overrides for the new key (`actorID` is ignored): absent or null inherits; any present value, even an empty
+    /// one, overrides.
     public var attributes = KeyAttributesInput()
 
+    /// No overrides: the new key inherits every field of the old one.
     public init() {}
 }
 
@@ -169,11 +189,17 @@ enum Validate {
 
 /// `ImportApiKeyRequest` (spec §3.7).
 public struct ImportKeyRequest: Sendable, Hashable {
+    /// Name, actor, scopes, metadata, policy, CIDRs and visibility; visibility is stored but does not affect the key.
     public var attributes = KeyAttributesInput()
+    /// The external secret, 1–8192 bytes without ASCII control characters or whitespace. Only its tenant-bound hash
+    /// (spec §4.5) is stored; never log it.
     public var rawKey: String?
+    /// Spec §2.3 grammar 2; `nil`, empty or zero means `api_keys.default_ttl` (or no expiry); above `max_ttl` is a 400.
     public var ttl: String?
+    /// Idempotency key (spec §8.1), 1–128 printable ASCII; ignored on batch items.
     public var requestID: String?
 
+    /// An empty request; `rawKey`, `name` and `actorID` must be set before it can pass validation.
     public init() {}
 }
 
@@ -183,45 +209,65 @@ public enum BatchImportInput: Sendable {
     case missing
     /// An item the transport could not read (e.g. a wrongly typed field); it fails alone.
     case unreadable(String)
+    /// A readable item, validated on its own when the batch runs.
     case request(ImportKeyRequest)
 }
 
 /// The outcome of one item of a batch import (spec §3.8).
 public enum BatchImportItem: Sendable {
+    /// The item was stored; the key as returned in `imported_api_key`.
     case imported(APIKey)
+    /// The item failed alone, with its `error_code` and `error_message`; nothing was stored for it.
     case failed(BatchImportErrorCode, String)
 }
 
 /// `BatchCreateImportedApiKeysErrorCode` (spec §2.2).
 public enum BatchImportErrorCode: String, Sendable, CaseIterable {
+    /// A `null` item, an unreadable one or one that failed validation.
     case invalidArgument = "INVALID_ARGUMENT"
+    /// The key is already stored, or an earlier item of the same batch has the same hash.
     case alreadyExists = "ALREADY_EXISTS"
+    /// The raw key routes as an issued key or a derived token.
     case failedPrecondition = "FAILED_PRECONDITION"
+    /// The item is beyond the tenant's remaining `quota.api_keys_max` headroom.
     case resourceExhausted = "RESOURCE_EXHAUSTED"
+    /// The item could not be stored because of an unexpected failure.
     case `internal` = "INTERNAL"
 
+    /// The full enum name sent as `error_code`, e.g. `BATCH_CREATE_IMPORTED_API_KEYS_ERROR_ALREADY_EXISTS`.
     public var wireName: String { "BATCH_CREATE_IMPORTED_API_KEYS_ERROR_\(rawValue)" }
 }
 
 /// `DeriveTokenRequest` (spec §3.13, §13).
 public struct DeriveTokenRequest: Sendable {
+    /// The parent credential, a bearer secret of at most 8192 bytes: never log it. Empty is 400 `CREDENTIAL_REQUIRED`.
     public var credential: String = ""
     /// The token format; `.unspecified` means JWT.
     public var algorithm = TokenAlgorithm.unspecified
+    /// Spec §2.3 grammar 2; `nil`, empty or zero means `derived_tokens.default_ttl`. The effective ttl may exceed
+    /// neither `api_keys.max_ttl` nor the parent's remaining lifetime (400 `TTL_EXCEEDS_MAXIMUM`).
     public var ttl: String?
+    /// Empty inherits the parent's scopes; otherwise each must equal one of the parent's exactly (else 403).
     public var scopes: [String] = []
+    /// The recipients the token is bound to (`aud`): at most 20, each 1–256 characters; empty leaves it unbound.
     public var audiences: [String] = []
+    /// Extra claims, at most 65 536 bytes serialized; reserved claim names are dropped silently (spec §3.13 step 5).
     public var customClaims: JSONObject = [:]
 
+    /// An empty request; `credential` must be set before it can pass validation.
     public init() {}
 }
 
 /// A minted token.
 public struct DerivedToken: Sendable {
+    /// The signed JWT or `<prefix>_v1_…` macaroon, at most 8192 bytes; a bearer secret, so never log it.
     public let token: String
+    /// The token's `exp`: derive time plus the effective ttl, in whole seconds.
     public let expireTime: Timestamp
+    /// The token's `scp`: the requested scopes, or the parent's when none were requested.
     public let scopes: [String]
     /// Parent metadata overlaid by the filtered custom claims.
     public let claims: JSONObject
+    /// The token's `aud`; empty when the token is not bound to an audience.
     public let audiences: [String]
 }

@@ -19,6 +19,12 @@ public struct CredentialSettings: Sendable {
     public let derivedDefaultTTL: Duration
     public let macaroonPrefix: String
     public let signingKeys: SigningKeyring
+    /// `cache.enabled` (spec §5.9); the cache is used only when `cache.type` is `memory` as well.
+    public let cacheEnabled: Bool
+    /// `cache.ttl`; zero or negative never writes.
+    public let cacheTTL: Duration
+    /// `rate_limit.enabled` (spec §5.7).
+    public let rateLimitEnabled: Bool
 
     /// Prepares the settings of `config`, whose `hmacSecret` and `issuer` must be set.
     /// - Throws: `ConfigError` when a configured signing key cannot be used with this crypto backend.
@@ -40,6 +46,9 @@ public struct CredentialSettings: Sendable {
         self.derivedDefaultTTL = config.derivedDefaultTTL
         self.macaroonPrefix = config.macaroonPrefix
         self.signingKeys = try SigningKeyring(config: config, crypto: crypto)
+        self.cacheEnabled = config.cacheEnabled
+        self.cacheTTL = config.cacheTTL
+        self.rateLimitEnabled = config.rateLimitEnabled
     }
 
     /// Whether a derived token's `iss` is the current issuer or a retired one still honoured at `now`.

@@ -70,6 +70,10 @@ public struct Verification: Sendable {
     public let credential: VerifiedCredential?
     /// The stored key behind a valid issued or imported key (`nil` for derived tokens and failures).
     public let key: APIKey?
+    /// Where the answer came from (spec §5.9).
+    public var cache = CacheOutcome.skip
+    /// The rate limit applied, when enforcement is active for the key (spec §5.7); set on `RATE_LIMITED` too.
+    public var rateLimit: RateLimitOutcome?
 
     public var isValid: Bool { errorCode == nil }
 
@@ -80,14 +84,52 @@ public struct Verification: Sendable {
 
 /// The request-side facts verification depends on.
 public struct VerificationContext: Sendable {
+    /// The tenant.
     public let nid: String
     /// The client address chosen by `serve.http.client_ip_source`; `nil` when missing or unparsable.
     public let clientIP: IPAddress?
+    /// What the request's `Cache-Control` / `Pragma` allow (spec §5.9).
+    public let cache: CacheDirectives
 
-    public init(nid: String, clientIP: IPAddress?) {
+    public init(nid: String, clientIP: IPAddress?, cache: CacheDirectives = .default) {
         self.nid = nid
         self.clientIP = clientIP
+        self.cache = cache
     }
+}
+
+/// A request's cache directives (spec §5.9): `no-cache` or `Pragma: no-cache` skip the read but still write;
+/// `no-store` does neither.
+public struct CacheDirectives: Sendable, Hashable {
+    public var read: Bool
+    public var write: Bool
+
+    /// Read and write.
+    public static let `default` = CacheDirectives(read: true, write: true)
+
+    public init(read: Bool, write: Bool) {
+        self.read = read
+        self.write = write
+    }
+
+    /// From the `Cache-Control` and `Pragma` values (case-insensitive, comma-separated; other directives ignored).
+    public init(cacheControl: [String], pragma: [String]) {
+        let directives = Set(
+            (cacheControl + pragma).flatMap { $0.split(separator: ",") }.map { String($0).trimmingSpaces.lowercased() }
+        )
+        self.init(read: directives.isDisjoint(with: ["no-cache", "no-store"]), write: !directives.contains("no-store"))
+    }
+}
+
+/// Where a verification's answer came from (`Ory-Talos-Cache`, spec §5.9).
+public enum CacheOutcome: String, Sendable {
+    /// Served from the cache.
+    case hit = "HIT"
+    /// The cache was consulted and not used.
+    case miss = "MISS"
+    /// The cache was not consulted: disabled, a derived token, a directive, a rejection before lookup, or the
+    /// invalidation feed down.
+    case skip = "SKIP"
 }
 
 /// One credential to verify, with the audiences the caller expects (spec §13).
@@ -111,11 +153,23 @@ public struct Verifier: Sendable {
     let authenticator: Authenticator
     let service: KeyService
     let lastUsed: LastUsedTracker?
+    let cache: VerificationCache?
+    let limiter: (any RateLimiter)?
 
-    /// - Parameter lastUsed: records successful verifications of API keys (spec §5.8); `nil` records nothing.
-    public init(service: KeyService, lastUsed: LastUsedTracker? = nil) {
+    /// - Parameters:
+    ///   - lastUsed: records successful verifications of API keys (spec §5.8); `nil` records nothing.
+    ///   - cache: the verification cache (`cache.type = memory`); `nil` for `noop`.
+    ///   - limiter: counts verifications of keys with a rate-limit policy; `nil` enforces nothing.
+    public init(
+        service: KeyService,
+        lastUsed: LastUsedTracker? = nil,
+        cache: VerificationCache? = nil,
+        limiter: (any RateLimiter)? = nil
+    ) {
         self.service = service
         self.lastUsed = lastUsed
+        self.cache = cache
+        self.limiter = limiter
         self.storage = service.storage
         self.settings = service.settings
         self.clock = service.clock
@@ -160,25 +214,93 @@ public struct Verifier: Sendable {
                 lookups.append((index, kind, keyID))
             }
         }
+        // The cache is used only when configured, enabled for the tenant and fed with invalidations (spec §5.9).
+        let cache = self.cache.flatMap { settings.cacheEnabled && $0.isAvailable ? $0 : nil }
         for kind in KeyKind.allCases {
             let wanted = lookups.filter { $0.kind == kind }
             guard !wanted.isEmpty else { continue }
-            let ids = Array(Set(wanted.map(\.keyID)))
-            let found = try await service.withStorage {
-                try await storage.fetch(kind: kind, nid: context.nid, keyIDs: ids)
+            var byID: [String: APIKey] = [:]
+            var hits = Set<String>()
+            if let cache, context.cache.read {
+                for lookup in wanted {
+                    // A hit is re-checked for status and expiry; a stale one is read from the database.
+                    guard let key = cache.get(kind: kind, nid: context.nid, keyID: lookup.keyID, now: now),
+                        key.isActive(at: now)
+                    else { continue }
+                    byID[lookup.keyID] = key
+                    hits.insert(lookup.keyID)
+                }
             }
-            let byID = Dictionary(found.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+            let missing = Array(Set(wanted.map(\.keyID)).subtracting(hits))
+            let ticket = cache?.ticket()
+            if !missing.isEmpty {
+                let found = try await service.withStorage {
+                    try await storage.fetch(kind: kind, nid: context.nid, keyIDs: missing)
+                }
+                for key in found where byID[key.keyID] == nil { byID[key.keyID] = key }
+            }
             for lookup in wanted {
-                results[lookup.index] = evaluate(
+                var result = evaluate(
                     byID[lookup.keyID],
                     expectedAudiences: items[lookup.index].expectedAudiences,
                     context: context,
                     settings: settings,
                     now: now
                 )
+                let hit = hits.contains(lookup.keyID)
+                if let cache {
+                    result.cache = !context.cache.read ? .skip : hit ? .hit : .miss
+                    if !hit, context.cache.write, let ticket, var key = result.key {
+                        // This use was just published to the last-used tracker; the cached copy says so, so that
+                        // hits today never publish again (a hit touches no database, spec §15.10).
+                        key.lastUsedTime = max(key.lastUsedTime ?? now, now)
+                        cache.put(key, ticket: ticket, ttl: settings.cacheTTL, now: now)
+                    }
+                }
+                results[lookup.index] = try await applyRateLimit(result, context: context, settings: settings, now: now)
             }
         }
         return results.map { $0 ?? .failure(.internal) }
+    }
+
+    /// Spec §5.7: a verification that passed every other check counts against its key's fixed window; over the
+    /// quota it is `RATE_LIMITED`. A failing limiter fails open (logged).
+    private func applyRateLimit(
+        _ result: Verification,
+        context: VerificationContext,
+        settings: CredentialSettings,
+        now: Timestamp
+    ) async throws -> Verification {
+        guard settings.rateLimitEnabled, let limiter, result.isValid, let key = result.key,
+            let policy = key.rateLimitPolicy, policy.windowSeconds > 0
+        else { return result }
+        let windowStart =
+            now.seconds - ((now.seconds % policy.windowSeconds) + policy.windowSeconds)
+            % policy.windowSeconds
+        let count: Int64
+        do {
+            count = try await limiter.increment(
+                nid: context.nid,
+                keyID: key.keyID,
+                windowStart: windowStart,
+                windowSeconds: policy.windowSeconds,
+                now: now
+            )
+        } catch {
+            logger.error("rate limiter failed; allowing the request", metadata: ["error": "\(error)"])
+            return result
+        }
+        let outcome = RateLimitOutcome(
+            limit: policy.quota,
+            remaining: max(policy.quota - count, 0),
+            resetTime: Timestamp(seconds: windowStart + policy.windowSeconds),
+            windowSeconds: policy.windowSeconds,
+            exceeded: count > policy.quota
+        )
+        var limited = outcome.exceeded ? Verification.failure(.rateLimited) : result
+        limited.cache = result.cache
+        limited.rateLimit = outcome
+        return limited
     }
 
     private func evaluate(

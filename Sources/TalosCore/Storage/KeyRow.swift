@@ -14,30 +14,46 @@ public struct KeyRow: Sendable, Hashable {
     /// The number of columns.
     public static let columnCount = 19
 
+    /// The tenant UUID (`nid` column).
     public var nid: String
+    /// `KeyKind.rawValue`: `issued` or `imported`; anything else is corrupt.
     public var kind: String
+    /// Lowercase UUID (issued) or 64 lowercase hex characters (imported); unique per `(nid, kind)`.
     public var keyID: String
+    /// The display name.
     public var name: String
+    /// The owner named at creation; never changes.
     public var actorID: String
     /// A JSON array of strings.
     public var scopes: String
+    /// The stored `KeyStatus` raw value: only 1 (ACTIVE) or 2 (REVOKED) decode.
     public var status: Int64
     /// Microseconds since the epoch, like every time column.
     public var createTime: Int64
+    /// Microseconds since the epoch of the last mutation.
     public var updateTime: Int64
+    /// Microseconds since the epoch; `nil` means no expiry.
     public var expireTime: Int64?
+    /// Microseconds since the epoch of the last recorded use (spec §5.8); `nil` when never used.
     public var lastUsedTime: Int64?
     /// A JSON object.
     public var metadata: String
+    /// Requests per window; `nil` exactly when `rateLimitWindow` is, both positive otherwise.
     public var rateLimitQuota: Int64?
+    /// The window in whole seconds; `nil` exactly when `rateLimitQuota` is.
     public var rateLimitWindow: Int64?
     /// A JSON array of strings.
     public var allowedCIDRs: String
+    /// The `RevocationReason` raw value; set only on revoked rows.
     public var revocationReason: Int64?
+    /// The administrator's free-text reason; only with PRIVILEGE_WITHDRAWN.
     public var revocationDescription: String?
+    /// The `KeyVisibility` raw value: only 1 (SECRET) or 2 (PUBLIC) decode.
     public var visibility: Int64
+    /// The idempotency token the row was created with (spec §8.1), unique per `(nid, kind)`; `nil` when none.
     public var requestID: String?
 
+    /// A row from column values exactly as read from the database; nothing is checked until `decode()`.
     public init(
         nid: String,
         kind: String,

@@ -79,11 +79,16 @@ public protocol KeyStorage: Sendable {
 
 /// One observed use of a key, for `KeyStorage.recordLastUsed`.
 public struct LastUsedEntry: Sendable, Hashable {
+    /// Which table the key lives in.
     public let kind: KeyKind
+    /// The tenant (network) UUID, lowercase and hyphenated.
     public let nid: String
+    /// The key's id: a lowercase UUID (issued) or 64 lowercase hex characters (imported).
     public let keyID: String
+    /// When the key verified; stored `last_used_time` only ever moves forward to this instant.
     public let usedAt: Timestamp
 
+    /// One use of `keyID` in tenant `nid` at `usedAt`.
     public init(kind: KeyKind, nid: String, keyID: String, usedAt: Timestamp) {
         self.kind = kind
         self.nid = nid
@@ -94,9 +99,12 @@ public struct LastUsedEntry: Sendable, Hashable {
 
 /// A record and the retired version of the one it replaces (`KeyStorage.replace`).
 public struct Replacement: Sendable, Hashable {
+    /// The new record, inserted under its own `keyID`.
     public let replacement: APIKey
+    /// The original record as it must be stored afterwards (for rotation: revoked as SUPERSEDED).
     public let retired: APIKey
 
+    /// A replacement record and the retired version of the original, as `transform` returns them.
     public init(replacement: APIKey, retired: APIKey) {
         self.replacement = replacement
         self.retired = retired
@@ -113,7 +121,9 @@ public enum InsertOutcome: Sendable, Hashable {
 
 /// A keyset page request over one kind of key in one tenant.
 public struct ListQuery: Sendable, Hashable {
+    /// The table to page through.
     public var kind: KeyKind
+    /// The tenant; rows of other tenants are never returned.
     public var nid: String
     /// Only keys of this actor.
     public var actorID: String?
@@ -126,6 +136,7 @@ public struct ListQuery: Sendable, Hashable {
     /// The instant status filters are evaluated at.
     public var now: Timestamp
 
+    /// A page of at most `limit` rows of `kind` in tenant `nid` after `after`, filtered by actor and status at `now`.
     public init(
         kind: KeyKind,
         nid: String,
@@ -179,14 +190,21 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Anything else (a bug).
     public static func other(_ detail: String) -> StorageError { .init(.other, detail) }
 
+    /// Whether this is `duplicate`: a row with the same `(kind, nid, keyID)` already exists.
     public var isDuplicate: Bool { code == .duplicate }
+    /// Whether this is `duplicateRequestID`, which `insertOrReplay` turns into a replay.
     public var isDuplicateRequestID: Bool { code == .duplicateRequestID }
+    /// Whether the database could not be reached; the service answers 503 `SERVICE_UNAVAILABLE`.
     public var isUnavailable: Bool { code == .unavailable }
+    /// Whether the database did not answer in time; the service answers 504 `DEADLINE_EXCEEDED`.
     public var isTimeout: Bool { code == .timeout }
 
+    /// `detail`: safe to log, never shown to API callers.
     public var description: String { detail }
 
+    /// Errors are equal when their kind is; `detail` is ignored.
     public static func == (lhs: StorageError, rhs: StorageError) -> Bool { lhs.code == rhs.code }
+    /// Hashes the kind only, consistent with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }
 

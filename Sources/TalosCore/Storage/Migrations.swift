@@ -27,10 +27,14 @@ public protocol SchemaMigrator: Sendable {
 public struct MigrationStatus: Sendable, Hashable {
     /// One known migration.
     public struct Entry: Sendable, Hashable {
+        /// The migration's version, as recorded in `schema_migrations`.
         public let version: Int
+        /// A short human name, printed by `talos migrate status`.
         public let name: String
+        /// Whether the recorded version is at or past this one.
         public let applied: Bool
 
+        /// The state of migration `version` (`name`) as of the snapshot.
         public init(version: Int, name: String, applied: Bool) {
             self.version = version
             self.name = name
@@ -38,12 +42,14 @@ public struct MigrationStatus: Sendable, Hashable {
         }
     }
 
+    /// Every migration this binary knows, ascending by version.
     public let entries: [Entry]
     /// The recorded version (0 when nothing was applied).
     public let currentVersion: Int
     /// Whether a migration failed midway.
     public let dirty: Bool
 
+    /// A snapshot of known migrations, the recorded version and the dirty flag.
     public init(entries: [Entry], currentVersion: Int, dirty: Bool) {
         self.entries = entries
         self.currentVersion = currentVersion
@@ -56,13 +62,16 @@ public struct MigrationStatus: Sendable, Hashable {
 
 /// One versioned schema change of a SQL backend, with its inverse.
 public struct Migration: Sendable, Hashable {
+    /// Position in the sequence: 1 for the first migration, each next one exactly one higher.
     public let version: Int
+    /// A short human name, printed by `talos migrate status`.
     public let name: String
     /// Statements applying the change, run in one transaction.
     public let up: [String]
     /// Statements reverting it, run in one transaction.
     public let down: [String]
 
+    /// Migration `version` (`name`), applied by `up` and reverted by `down`.
     public init(version: Int, name: String, up: [String], down: [String]) {
         self.version = version
         self.name = name
@@ -100,8 +109,11 @@ public protocol MigrationDialect: Sendable {
 public struct MigrationRunner<Dialect: MigrationDialect>: SchemaMigrator {
     let dialect: Dialect
 
+    /// A runner over `dialect`'s migrations and lock.
     public init(_ dialect: Dialect) { self.dialect = dialect }
 
+    /// Reads the recorded state under the migration lock; a migration counts as applied when its version is at or below
+    /// the recorded one, even while dirty.
     public func status() async throws -> MigrationStatus {
         let migrations = dialect.migrations
         let (version, dirty) = try await dialect.withMigrationLock { [dialect] in try await dialect.state($0) }
@@ -112,6 +124,11 @@ public struct MigrationRunner<Dialect: MigrationDialect>: SchemaMigrator {
         )
     }
 
+    /// Applies pending migrations oldest first under the migration lock, at most `steps` of them (`nil` = all); a
+    /// replica that takes the lock after another one migrated finds nothing pending and returns `[]`.
+    /// - Returns: the versions applied.
+    /// - Throws: `StorageError.migration` when dirty or a migration fails, which leaves the state dirty;
+    ///   `.unavailable` / `.timeout` unchanged (the state may then be dirty too).
     @discardableResult
     public func up(steps: Int?) async throws -> [Int] {
         try await dialect.withMigrationLock { [dialect] session in
@@ -132,6 +149,9 @@ public struct MigrationRunner<Dialect: MigrationDialect>: SchemaMigrator {
         }
     }
 
+    /// Reverts applied migrations newest first under the migration lock, at most `steps` of them.
+    /// - Returns: the versions reverted.
+    /// - Throws: `StorageError.migration` when dirty or a down migration fails, which leaves the state dirty.
     @discardableResult
     public func down(steps: Int) async throws -> [Int] {
         try await dialect.withMigrationLock { [dialect] session in
@@ -151,6 +171,7 @@ public struct MigrationRunner<Dialect: MigrationDialect>: SchemaMigrator {
         }
     }
 
+    /// Records `version` with the dirty flag cleared under the migration lock, running no statements.
     public func force(version: Int) async throws {
         try await dialect.withMigrationLock { [dialect] session in
             _ = try await dialect.state(session)

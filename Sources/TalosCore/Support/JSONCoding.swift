@@ -2,6 +2,7 @@
 public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     /// What was wrong, e.g. `unexpected end of input`.
     public let detail: String
+    /// `detail`, which names the problem and usually its byte offset; safe to show to the caller.
     public var description: String { detail }
 }
 

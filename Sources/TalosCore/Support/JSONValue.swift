@@ -5,7 +5,9 @@
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
+    /// A number written without fraction or exponent that fits in 64 bits.
     case int(Int64)
+    /// Any other number.
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -72,6 +74,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
+    /// Members in literal order; a repeated key keeps its first position and its last value.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements)
     }
@@ -100,15 +103,18 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The keys in order.
     public var keys: [String] { members.map(\.key) }
 
+    /// Iterates the members in order as `(key, value)` pairs.
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
         members.makeIterator()
     }
 
+    /// Equal when both hold the same members in the same order: member order is significant.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
+    /// Hashes members in order, consistent with the order-sensitive `==`.
     public func hash(into hasher: inout Hasher) {
         for member in members {
             hasher.combine(member.key)
@@ -120,9 +126,14 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral
 {
+    /// A `.string`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An `.object` with members in literal order (a repeated key keeps its first position and its last value).
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
+    /// An `.array` of the elements in order.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// A `.bool`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An `.int`; an integer literal never becomes a `.double`.
     public init(integerLiteral value: Int64) { self = .int(value) }
 }

@@ -26,6 +26,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// This instant moved by whole seconds.
     public func adding(seconds: Int64) -> Timestamp { Timestamp(microseconds: microseconds &+ seconds * 1_000_000) }
 
+    /// Chronological order, to the microsecond.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
 
     /// RFC 3339 in UTC with `Z`; no fraction when zero, else 3 or 6 digits (spec §2.4).
@@ -131,8 +132,10 @@ public protocol WallClock: Sendable {
 
 /// The system's real-time clock.
 public struct SystemWallClock: WallClock {
+    /// The clock of the host, read with `clock_gettime(CLOCK_REALTIME)`.
     public init() {}
 
+    /// The current wall-clock time truncated to microseconds; it may step backwards when the host clock is adjusted.
     public func now() -> Timestamp {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

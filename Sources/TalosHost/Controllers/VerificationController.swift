@@ -4,6 +4,7 @@ import TalosCore
 /// `apiKeys:verify` and `apiKeys:batchVerify` (spec §3.14, §3.15).
 struct VerificationController: APIController {
     let verifier: Verifier
+    let clock: any WallClock
 
     static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
 
@@ -29,7 +30,16 @@ struct VerificationController: APIController {
         let item = try Self.verificationItem(try request.json())
         let result = try await verifier.verify(item, context: request.verificationContext)
         var headers = HTTPFields()
-        headers[Self.cacheHeader] = "SKIP"
+        headers[Self.cacheHeader] = result.cache.rawValue
+        if let limit = result.rateLimit {
+            // Spec §5.7: only single verify carries the rate-limit headers.
+            let reset = max(0, limit.resetTime.seconds - clock.now().seconds)
+            headers[HTTPField.Name("RateLimit-Limit")!] = "\(limit.limit)"
+            headers[HTTPField.Name("RateLimit-Remaining")!] = "\(limit.remaining)"
+            headers[HTTPField.Name("RateLimit-Reset")!] = "\(reset)"
+            headers[HTTPField.Name("RateLimit-Policy")!] = "\(limit.limit);w=\(limit.windowSeconds)"
+            if limit.exceeded { headers[.retryAfter] = "\(max(reset, 1))" }
+        }
         return .json(WireFormat.verification(result), headers: headers)
     }
 
