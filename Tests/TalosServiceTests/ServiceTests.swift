@@ -112,4 +112,43 @@ import Testing
         #expect(merged.config.clientIPSource == .xForwardedFor && merged.config.trustedProxies == [CIDR("10.0.0.0/8")!])
         #expect(merged.config.quotaMaxKeys == nil)
     }
+
+    /// Spec §5.7: fixed windows aligned to the epoch; over the quota is RATE_LIMITED with the window's reset time.
+    @Test func rateLimitWindowEdges() async throws {
+        var config = TalosConfig()
+        config.issuer = "https://api.example.com"
+        config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
+        config.rateLimitEnabled = true
+        let crypto = try OpenSSLCrypto()
+        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_008))
+        let service = KeyService(
+            storage: MemoryKeyStorage(),
+            crypto: crypto,
+            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            clock: clock,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        )
+        let verifier = Verifier(service: service, limiter: MemoryRateLimiter())
+        var request = IssueKeyRequest()
+        request.attributes.name = .value("n")
+        request.attributes.actorID = .value("a")
+        request.attributes.rateLimitPolicy = .value(RateLimitPolicyInput(quota: 2, window: "10s"))
+        let secret = try #require(try await service.issue(request, nid: UUIDText.nilUUID).secret)
+        func verify() async throws -> Verification {
+            try await verifier.verify(
+                VerificationItem(credential: secret),
+                context: VerificationContext(nid: UUIDText.nilUUID, clientIP: nil)
+            )
+        }
+        let first = try await verify()
+        #expect(first.isValid && first.rateLimit?.remaining == 1)
+        #expect(first.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_010))
+        #expect(try await verify().rateLimit?.remaining == 0)
+        let third = try await verify()
+        #expect(third.errorCode == .rateLimited && third.rateLimit?.exceeded == true)
+        clock.advance(seconds: 2)  // the next window starts at …010
+        let fresh = try await verify()
+        #expect(fresh.isValid && fresh.rateLimit?.remaining == 1)
+        #expect(fresh.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_020))
+    }
 }

@@ -69,8 +69,10 @@ public final class VerificationCache: InvalidationSink {
     public func get(kind: KeyKind, nid: String, keyID: String, now: Timestamp) -> APIKey? {
         let identity = Self.identity(nid: nid, keyID: keyID)
         return state.withLock { state -> APIKey? in
-            guard state.available, let slot = state.index[identity] else { return nil }
-            guard state.nodes[slot].expires > now, state.nodes[slot].key.kind == kind else {
+            guard state.available, let slot = state.index[identity], state.nodes[slot].key.kind == kind else {
+                return nil
+            }
+            guard state.nodes[slot].expires > now else {
                 Self.remove(slot, from: &state)
                 return nil
             }

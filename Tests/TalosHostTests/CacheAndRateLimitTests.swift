@@ -1,0 +1,85 @@
+import HTTPTypes
+import TalosCore
+import TalosHost
+import TalosPlugins
+import TalosTesting
+import Testing
+
+/// Spec §5.7, §5.9 over HTTP on one node (SQLite: local eviction is the invalidation).
+@Suite struct CacheAndRateLimitTests {
+    static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
+
+    static func cachedConfig() -> TalosConfig {
+        var config = testConfig()
+        config.cacheType = "memory"
+        config.cacheEnabled = true
+        return config
+    }
+
+    @Test func hitMissSkipAndEvictionOnRevoke() async throws {
+        try await withAPI(Self.cachedConfig()) { api async throws in
+            let (keyID, secret) = try await api.issue()
+            let miss = try await api.verify(secret)
+            #expect(miss.headers[Self.cacheHeader] == "MISS" && miss.json["is_valid"] == true)
+            let hit = try await api.verify(secret)
+            #expect(hit.headers[Self.cacheHeader] == "HIT" && hit.json == miss.json)
+            #expect(try await api.verify(secret, noCache: true).headers[Self.cacheHeader] == "SKIP")
+            let noStore = try await api.post(
+                "/v2alpha1/admin/apiKeys:verify",
+                ["credential": .string(secret)],
+                headers: [.cacheControl: "no-store"]
+            )
+            #expect(noStore.headers[Self.cacheHeader] == "SKIP")
+            let forged = String(secret.dropLast()) + (secret.last == "x" ? "y" : "x")
+            #expect(try await api.verify(forged).headers[Self.cacheHeader] == "SKIP")  // refused before any lookup
+            _ = try await api.revoke(keyID)
+            let revoked = try await api.verify(secret)
+            #expect(
+                revoked.json["error_code"] == "VERIFICATION_ERROR_REVOKED"
+                    && revoked.headers[Self.cacheHeader] == "MISS"
+            )
+            #expect(try await api.verify(secret).headers[Self.cacheHeader] == "MISS")  // never a negative entry
+            // An update evicts too: the next verify sees the new metadata.
+            let (otherID, other) = try await api.issue()
+            _ = try await api.verify(other)
+            _ = try await api.send(.patch, "/v2alpha1/admin/issuedApiKeys/\(otherID)", #"{"metadata":{"v":2}}"#)
+            let updated = try await api.verify(other)
+            #expect(updated.headers[Self.cacheHeader] == "MISS" && updated.json["metadata"] == ["v": 2])
+        }
+        try await withAPI { api async throws in
+            let (_, secret) = try await api.issue()
+            #expect(try await api.verify(secret).headers[Self.cacheHeader] == "SKIP")
+        }
+    }
+
+    @Test func rateLimitHeadersAndResults() async throws {
+        var config = testConfig()
+        config.rateLimitEnabled = true
+        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_000))
+        try await withAPI(config, clock: clock) { api async throws in
+            let (_, secret) = try await api.issue([
+                "name": "n", "actor_id": "a", "rate_limit_policy": ["quota": "2", "window": "60s"],
+            ])
+            let first = try await api.verify(secret)
+            #expect(first.json["rate_limit_remaining"] == "1")
+            #expect(first.json["rate_limit_reset_time"] == "2026-05-28T20:27:00Z")
+            #expect(first.headers[HTTPField.Name("RateLimit-Limit")!] == "2")
+            #expect(first.headers[HTTPField.Name("RateLimit-Remaining")!] == "1")
+            #expect(first.headers[HTTPField.Name("RateLimit-Reset")!] == "20")
+            #expect(first.headers[HTTPField.Name("RateLimit-Policy")!] == "2;w=60")
+            _ = try await api.verify(secret)
+            let limited = try await api.verify(secret)
+            #expect(limited.json["error_code"] == "VERIFICATION_ERROR_RATE_LIMITED")
+            #expect(limited.json["rate_limit_remaining"] == "0")
+            #expect(limited.headers[.retryAfter] == "20")
+            let (_, unlimited) = try await api.issue()
+            #expect(try await api.verify(unlimited).headers[HTTPField.Name("RateLimit-Limit")!] == nil)
+            let batch = try await api.post(
+                "/v2alpha1/admin/apiKeys:batchVerify",
+                ["requests": [["credential": .string(secret)]]]
+            )
+            #expect(batch.json["results"]?[0]?["error_code"] == "VERIFICATION_ERROR_RATE_LIMITED")
+            #expect(batch.headers[HTTPField.Name("RateLimit-Limit")!] == nil)
+        }
+    }
+}
