@@ -28,6 +28,7 @@ scripts/openapi-check.sh .build/debug/talos "$tools"
 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
+  scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/drills.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
 else
   scripts/drills.sh .build/debug/talos

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Two replicas on one PostgreSQL with the production verify path on (spec §5.7, §5.9, §15.9, §15.10):
+#   - a key revoked on replica A is refused by replica B, which had it cached (cache.ttl 5m), within 1 s — measured
+#     over 100 revocations (max and p99 printed);
+#   - killing the replicas' LISTEN connections (pg_terminate_backend) never lets B serve a revoked key from cache;
+#   - a key with quota 50 per 10 s verified 200 times across both replicas (rate_limit.backend postgres) is valid
+#     exactly 50 times.
+#   scripts/e2e-cluster.sh BINARY DSN
+set -euo pipefail
+binary=$(realpath "$1")
+dsn=$2
+work=$(mktemp -d)
+passed=0 failed=0
+check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+db="talos_cluster_$$"
+base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
+psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+export TALOS_SECRETS_HMAC_CURRENT="cluster-secret-that-is-long-enough-0123456789"
+export TALOS_CREDENTIALS_ISSUER="https://cluster.example.com"
+export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
+export TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m
+export TALOS_RATE_LIMIT_ENABLED=true TALOS_RATE_LIMIT_BACKEND=postgres
+"$binary" migrate up >/dev/null
+
+start() { # name port
+  local name=$1 port=$2
+  TALOS_SERVE_HTTP_PORT="$port" "$binary" serve >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "server $name did not start:"; cat "$work/$name.log"; return 1
+}
+port_a=$(free_port); port_b=$(free_port)
+start a "$port_a"; start b "$port_b"
+sleep 0.5  # both LISTEN connections up
+
+python3 - "$port_a" "$port_b" "$TALOS_DB_DSN" >"$work/cluster.txt" <<'PY'
+import http.client, json, subprocess, sys, time
+port_a, port_b, dsn = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+a = http.client.HTTPConnection("127.0.0.1", port_a, timeout=10)
+b = http.client.HTTPConnection("127.0.0.1", port_b, timeout=10)
+def call(conn, method, path, body=None):
+    conn.request(method, path, json.dumps(body) if body is not None else None)
+    r = conn.getresponse(); data = r.read()
+    return r.status, (json.loads(data) if data else None), r.getheader("Ory-Talos-Cache")
+def issue(conn, extra=None):
+    body = {"name": "c", "actor_id": "cluster"}; body.update(extra or {})
+    _, j, _ = call(conn, "POST", "/v2alpha1/admin/issuedApiKeys", body)
+    return j["issued_api_key"]["key_id"], j["secret"]
+def verify(conn, secret):
+    _, j, cache = call(conn, "POST", "/v2alpha1/admin/apiKeys:verify", {"credential": secret})
+    return j, cache
+
+# 1. Revocation reaches the other replica's cache within 1 s.
+delays, cached = [], 0
+for _ in range(100):
+    key_id, secret = issue(a)
+    verify(b, secret)
+    j, cache = verify(b, secret)
+    cached += cache == "HIT" and j["is_valid"]
+    call(a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+    committed = time.monotonic()
+    while True:
+        j, cache = verify(b, secret)
+        if not j["is_valid"]:
+            delays.append(time.monotonic() - committed); break
+        if time.monotonic() - committed > 5:
+            delays.append(99.0); break
+delays.sort()
+print(f"revocations={len(delays)} cached_on_b={cached} max_ms={delays[-1]*1000:.1f} p99_ms={delays[98]*1000:.1f} p50_ms={delays[49]*1000:.1f}")
+
+# 2. LISTEN connections killed: B never serves a revoked key from cache.
+key_id, secret = issue(a)
+verify(b, secret); j, cache = verify(b, secret)
+assert cache == "HIT", cache
+subprocess.run(["psql", dsn, "-qtAc", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"], check=True, capture_output=True)
+time.sleep(0.2)
+call(a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+served_revoked, outcomes = 0, {}
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    j, cache = verify(b, secret)
+    served_revoked += bool(j["is_valid"]); outcomes[cache] = outcomes.get(cache, 0) + 1
+# After the feed returned, B caches again and still honours revocations.
+key2, secret2 = issue(a)
+verify(b, secret2); _, cache2 = verify(b, secret2)
+call(a, "POST", f"/v2alpha1/admin/apiKeys/{key2}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+time.sleep(1.0)
+j2, _ = verify(b, secret2)
+print(f"listen_drop served_revoked={served_revoked} outcomes={'/'.join(f'{k}:{v}' for k, v in sorted(outcomes.items()))} cache_after_return={cache2} revoked_after_return_refused={not j2['is_valid']}")
+
+# 3. Cluster-wide quota: 50 per 10 s, 200 verifies over both replicas in one window.
+key_id, secret = issue(a, {"rate_limit_policy": {"quota": "50", "window": "10s"}})
+while (time.time() % 10) > 4: time.sleep(0.05)
+valid = 0
+for i in range(200):
+    j, _ = verify(a if i % 2 else b, secret)
+    valid += bool(j["is_valid"])
+print(f"rate_limit valid={valid} of=200")
+PY
+cat "$work/cluster.txt"
+read -r _ cached max p99 _ <<<"$(sed -n 1p "$work/cluster.txt" | sed -E 's/[a-z_0-9]+=//g')"
+check "B had every key cached before its revocation" test "$cached" = 100
+check "revocation on A refused by B within 1 s (max ${max} ms over 100)" python3 -c "import sys; sys.exit(0 if float('$max') <= 1000 else 1)"
+check "no revoked key served after the LISTEN connections were killed" grep -q 'served_revoked=0 ' "$work/cluster.txt"
+check "the feed returns: B caches again and honours the next revocation" grep -q 'cache_after_return=HIT revoked_after_return_refused=True' "$work/cluster.txt"
+check "quota 50 per 10 s holds across replicas: exactly 50 of 200 valid" grep -q 'rate_limit valid=50 of=200' "$work/cluster.txt"
+check "the lost feed is logged" grep -q 'invalidation feed lost' "$work/b.log"
+check "no 500 in any log" bash -c "! grep -h '\"status\":\"500\"' '$work'/*.log"
+echo "e2e-cluster: $passed passed, $failed failed"
+test "$failed" = 0
