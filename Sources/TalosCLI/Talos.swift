@@ -77,25 +77,11 @@ func processEnvironment() -> [String: String] {
     return result
 }
 
-/// Reads a whole file; `nil` when it cannot be opened.
-func readFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        output += buffer[0..<count]
-    }
-    return output
-}
-
 /// Loads the configuration from `--config` and `TALOS_*`.
 func loadConfig(path: String?) throws -> TalosConfig.LoadResult {
     var contents: [UInt8]?
     if let path {
-        guard let bytes = readFile(path) else { throw ConfigError("cannot read config file \"\(path)\"") }
+        guard let bytes = readWholeFile(path) else { throw ConfigError("cannot read config file \"\(path)\"") }
         contents = bytes
     }
     return try TalosConfig.load(fileContents: contents, environment: processEnvironment())

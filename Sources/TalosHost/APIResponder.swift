@@ -49,6 +49,7 @@ struct RouteDispatcher: HTTPResponder {
     typealias Context = TalosRequestContext
 
     let httpSettings: SettingsStore<HTTPSettings>
+    let tenants: TenantResolver
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let (route, match): (Route, PathMatch)
@@ -61,10 +62,11 @@ struct RouteDispatcher: HTTPResponder {
         let clientIP = httpSettings.current.clientIP.resolve(peer: context.remoteIP.flatMap { IPAddress($0) }) {
             [headers = request.headers] name in HTTPField.Name(name).map { headers[values: $0] } ?? []
         }
+        let nid = route.tenantless ? UUIDText.nilUUID : try tenants.tenant(of: request)
         let apiRequest = APIRequest(
             request: request,
             body: body,
-            nid: UUIDText.nilUUID,
+            nid: nid,
             clientIP: clientIP,
             remoteIP: context.remoteIP
         )

@@ -42,7 +42,7 @@ public struct ConfigReloadSource: Sendable {
 struct ConfigReloadService: Service {
     let source: ConfigReloadSource
     let crypto: any CryptoBackend
-    let settings: SettingsStore<CredentialSettings>
+    let settings: SettingsStore<TenantSettings>
     let httpSettings: SettingsStore<HTTPSettings>
     let logger: Logger
 
@@ -76,14 +76,14 @@ struct ConfigReloadService: Service {
     /// Applies the new configuration's hot-reloadable keys; returns the values now in force.
     private func reload(from current: [String: JSONValue], trigger: String) -> [String: JSONValue] {
         let merged: (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
-        let prepared: CredentialSettings
+        let prepared: TenantSettings
         let applied: TalosConfig
         do {
             merged = try TalosConfig.reloadable(current: current, next: try source.load().values)
             applied = source.adjust(merged.config)
             try applied.validateForServing()
             try applied.validateSigningKeys(crypto: crypto)
-            prepared = try CredentialSettings(config: applied, crypto: crypto)
+            prepared = try TenantSettings(config: applied, crypto: crypto)
         } catch {
             logger.error(
                 "configuration reload rejected; keeping the previous configuration",

@@ -121,6 +121,8 @@ struct Route: Sendable {
     let surface: Surface
     let bodyLimit: Int
     let handler: Handler
+    /// Served without a tenant (health, version, the OpenAPI document, spec §9.2).
+    var tenantless = false
 
     static func plain(
         _ method: HTTPRequest.Method,

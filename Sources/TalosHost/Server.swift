@@ -26,7 +26,7 @@ public func buildApplication(
     try config.validateSigningKeys(crypto: crypto)
     let backend = try registry.storageBackend(forDSN: config.databaseDSN)
     let handle = try await backend.open(config.databaseDSN, logger)
-    let settings = SettingsStore(try CredentialSettings(config: config, crypto: crypto))
+    let settings = SettingsStore(try TenantSettings(config: config, crypto: crypto))
     // The verification cache (spec §5.9): `cache.type = memory`; `cache.enabled` is read per request (hot reload).
     // With a cluster invalidation feed it stays unused until the feed is listening.
     let cache =
@@ -72,7 +72,7 @@ public func buildApplication(
             AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
             ErrorEnvelopeMiddleware(logger: logger),
         ],
-        dispatcher: RouteDispatcher(httpSettings: httpSettings)
+        dispatcher: RouteDispatcher(httpSettings: httpSettings, tenants: TenantResolver(config: config))
     )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
     if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {

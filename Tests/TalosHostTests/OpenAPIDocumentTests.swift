@@ -18,7 +18,7 @@ import Testing
         let service = KeyService(
             storage: handle.storage,
             crypto: crypto,
-            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            settings: SettingsStore(TenantSettings(base: try CredentialSettings(config: config, crypto: crypto))),
             clock: ManualClock(),
             logger: Logger(label: "test")
         )

@@ -71,7 +71,7 @@ func openMigratedSQLite() async throws -> StorageHandle {
         let service = KeyService(
             storage: storage,
             crypto: crypto,
-            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            settings: SettingsStore(TenantSettings(base: try CredentialSettings(config: config, crypto: crypto))),
             clock: ManualClock(),
             logger: Logger(label: "test")
         )

@@ -23,7 +23,7 @@ import Testing
             service = KeyService(
                 storage: storage,
                 crypto: crypto,
-                settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+                settings: SettingsStore(TenantSettings(base: try CredentialSettings(config: config, crypto: crypto))),
                 clock: clock,
                 logger: logger
             )
@@ -124,7 +124,7 @@ import Testing
         let service = KeyService(
             storage: MemoryKeyStorage(),
             crypto: crypto,
-            settings: SettingsStore(try CredentialSettings(config: config, crypto: crypto)),
+            settings: SettingsStore(TenantSettings(base: try CredentialSettings(config: config, crypto: crypto))),
             clock: clock,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         )

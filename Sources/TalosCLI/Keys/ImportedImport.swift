@@ -41,7 +41,7 @@ func readInput(_ path: String) throws -> [UInt8] {
         while let line = readLine(strippingNewline: false) { bytes += Array(line.utf8) }
         return bytes
     }
-    guard let bytes = readFile(path) else { throw CommandFailure.usage("Error: cannot read \(path)") }
+    guard let bytes = readWholeFile(path) else { throw CommandFailure.usage("Error: cannot read \(path)") }
     return bytes
 }
 

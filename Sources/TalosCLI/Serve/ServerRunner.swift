@@ -105,7 +105,7 @@ struct ServerRunner {
             return
         }
         let secretPath = path + ".dev-secret"
-        if let existing = readFile(secretPath) {
+        if let existing = readWholeFile(secretPath) {
             let secret = String(decoding: existing, as: UTF8.self).trimmingSpaces
             guard secret.count >= 32 else {
                 throw CommandFailure.failed(

@@ -161,8 +161,8 @@ extension TalosConfig {
                 "secrets.hmac.current: value is required (set TALOS_SECRETS_HMAC_CURRENT to at least 32 characters)"
             )
         }
-        if multitenancyEnabled {
-            throw ConfigError("multitenancy.enabled: multi-tenancy is not supported by this build yet")
+        if multitenancyEnabled, networks.isEmpty {
+            throw ConfigError("multitenancy.networks: at least one network is required when multi-tenancy is enabled")
         }
     }
 }
@@ -308,5 +308,47 @@ private struct ConfigReader {
             output.append(NetworkConfig(hostname: try field("hostname"), id: id, configPath: try field("config_path")))
         }
         return output
+    }
+}
+
+extension TalosConfig {
+    /// Whether a network's `config_path` may set `key` (spec §9.2).
+    static func isNetworkOverridable(_ key: String) -> Bool {
+        ["credentials.", "secrets.", "quota."].contains { key.hasPrefix($0) }
+            || ["cache.enabled", "cache.ttl", "rate_limit.enabled"].contains(key)
+    }
+
+    /// One network's configuration: `sourceValues` (what the file and environment set) overlaid by the network file's (which may set only
+    /// `credentials.*`, `secrets.*`, `cache.enabled`, `cache.ttl`, `rate_limit.enabled` and `quota.*`). What the file
+    /// leaves unset, including a development secret, is inherited.
+    /// - Throws: `ConfigError` naming the network's file and the offending key.
+    public func networkConfig(_ network: NetworkConfig, file: [UInt8]) throws(ConfigError) -> TalosConfig {
+        let context = "multitenancy network \"\(network.hostname)\" (\(network.configPath))"
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(file)
+        } catch {
+            throw ConfigError("\(context): file is not valid JSON: \(error.detail)")
+        }
+        guard case .object(let root) = document else { throw ConfigError("\(context): file must hold a JSON object") }
+        var values: [String: JSONValue] = [:]
+        do {
+            try Self.flatten(root, prefix: "", into: &values)
+        } catch {
+            throw ConfigError("\(context): \(error.message)")
+        }
+        for key in values.keys.sorted() where !Self.isNetworkOverridable(key) {
+            throw ConfigError("\(context): \(key) cannot be set per network")
+        }
+        var warnings: [String] = []
+        var config: TalosConfig
+        do {
+            config = try Self.build(from: sourceValues.merging(values) { $1 }, warnings: &warnings)
+        } catch {
+            throw ConfigError("\(context): \(error.message)")
+        }
+        config.hmacSecret = config.hmacSecret ?? hmacSecret
+        config.issuer = config.issuer ?? issuer
+        return config
     }
 }

@@ -14,9 +14,19 @@ public struct ExpiringValue: Sendable, Hashable {
 
 /// One tenant of a multi-tenant deployment.
 public struct NetworkConfig: Sendable, Hashable {
+    /// The `Host` that selects this network (compared case-insensitively, port ignored).
     public let hostname: String
+    /// The tenant's `nid`, a lowercase UUID.
     public let id: String
+    /// A JSON file overriding the tenant's `credentials.*`, `secrets.*`, `cache.enabled`, `cache.ttl`,
+    /// `rate_limit.enabled` and `quota.*`.
     public let configPath: String
+
+    public init(hostname: String, id: String, configPath: String) {
+        self.hostname = hostname
+        self.id = id
+        self.configPath = configPath
+    }
 }
 
 /// The validated configuration of a Talos process (spec §9).
@@ -83,6 +93,9 @@ public struct TalosConfig: Sendable, Hashable {
     public var multitenancyEnabled = false
     public var networks: [NetworkConfig] = []
     public var cryptoBackend = "openssl"
+    /// The effective value of every key the file or the environment set, as loaded; networks overlay their own
+    /// files on these (spec §9.2 multi-tenancy).
+    public var sourceValues: [String: JSONValue] = [:]
 
     /// Defaults only.
     public init() {}
@@ -133,7 +146,8 @@ extension TalosConfig {
         var ignored: [String] = []
         try applyEnvironment(environment, to: &values, ignored: &ignored)
         var warnings: [String] = []
-        let config = try build(from: values, warnings: &warnings)
+        var config = try build(from: values, warnings: &warnings)
+        config.sourceValues = values
         return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings, values: values)
     }
 
@@ -155,10 +169,12 @@ extension TalosConfig {
             merged[key] = current[key]
         }
         var warnings: [String] = []
-        return (try build(from: merged, warnings: &warnings), merged, ignored.sorted())
+        var config = try build(from: merged, warnings: &warnings)
+        config.sourceValues = merged
+        return (config, merged, ignored.sorted())
     }
 
-    private static func flatten(
+    static func flatten(
         _ object: JSONObject,
         prefix: String,
         into values: inout [String: JSONValue]

@@ -40,7 +40,7 @@ extension KeyService {
     /// Imports one key (spec §3.7): validate → route → idempotency → quota → insert.
     /// - Returns: the stored key; an idempotent replay returns the existing one.
     public func importKey(_ request: ImportKeyRequest, nid: String) async throws -> APIKey {
-        let settings = settings.current
+        let settings = settings.current(nid)
         let now = clock.now()
         let key = try prepareImport(request, nid: nid, settings: settings, now: now)
         if let requestID = key.requestID,
@@ -72,7 +72,7 @@ extension KeyService {
     public func batchImport(_ requests: [BatchImportInput], nid: String) async throws -> [BatchImportItem] {
         guard !requests.isEmpty else { throw TalosError(.invalidArgument, "keys must contain at least one item") }
         guard requests.count <= 1000 else { throw TalosError(.invalidArgument, "maximum 1000 keys per batch") }
-        let settings = settings.current
+        let settings = settings.current(nid)
         let now = clock.now()
         var results = [BatchImportItem?](repeating: nil, count: requests.count)
         var survivors: [(index: Int, key: APIKey)] = []

@@ -28,7 +28,7 @@ public struct KeyPage: Sendable {
 public struct KeyService: Sendable {
     let storage: any KeyStorage
     let crypto: any CryptoBackend
-    let settings: SettingsStore<CredentialSettings>
+    let settings: SettingsStore<TenantSettings>
     let clock: any WallClock
     let logger: Logger
     let pageTokens: PageTokenCodec
@@ -41,7 +41,7 @@ public struct KeyService: Sendable {
     public init(
         storage: any KeyStorage,
         crypto: any CryptoBackend,
-        settings: SettingsStore<CredentialSettings>,
+        settings: SettingsStore<TenantSettings>,
         clock: any WallClock,
         logger: Logger,
         invalidations: [any InvalidationSink] = []
@@ -60,7 +60,7 @@ public struct KeyService: Sendable {
 
     /// Issues a key (spec §3.1): validate → idempotency → quota → generate → insert.
     public func issue(_ request: IssueKeyRequest, nid: String) async throws -> IssueResult {
-        let settings = settings.current
+        let settings = settings.current(nid)
         let now = clock.now()
         let key = try Self.newKey(
             .issued,
@@ -165,7 +165,7 @@ public struct KeyService: Sendable {
         }
         let limit = pageSize == 0 ? 50 : min(pageSize, 1000)
         let parsed = try KeyFilter.parse(filter)
-        let settings = settings.current
+        let settings = settings.current(nid)
         let now = clock.now()
         let after =
             try pageToken.isEmpty
@@ -236,7 +236,7 @@ public struct KeyService: Sendable {
 
     /// Rotates an issued key atomically (spec §3.5, §8.5): exactly one of concurrent rotations wins.
     public func rotate(keyID: String, nid: String, _ request: RotateKeyRequest) async throws -> RotateResult {
-        let settings = settings.current
+        let settings = settings.current(nid)
         let keyID = try Self.normalizedID(keyID, kind: .issued)
         let overrides = try KeyPatch(rotation: request.attributes)
         let newID = crypto.randomUUID()
@@ -353,7 +353,7 @@ public struct KeyService: Sendable {
                 "reason REVOCATION_REASON_PRIVILEGE_WITHDRAWN is reserved for administrators"
             )
         }
-        let settings = settings.current
+        let settings = settings.current(nid)
         let now = clock.now()
         let notFound = TalosError(.apiKeyNotFound, "API key not found")
         let (kind, keyID): (KeyKind, String)
@@ -397,8 +397,8 @@ public struct KeyService: Sendable {
         )
     }
 
-    /// The JWT signing keys in force (public parts feed the JWKS endpoints).
-    public var signingKeys: SigningKeyring { settings.current.signingKeys }
+    /// The JWT signing keys in force for tenant `nid` (their public parts feed the JWKS endpoints).
+    public func signingKeys(nid: String) -> SigningKeyring { settings.current(nid).signingKeys }
 
     // MARK: Helpers
 

@@ -57,6 +57,47 @@ public struct CredentialSettings: Sendable {
     }
 }
 
+/// The credential settings of every tenant (spec §9.2): the base configuration's for the nil network, and each
+/// network's own, its `config_path` overlaid on the base.
+public struct TenantSettings: Sendable {
+    /// The settings of the nil UUID (multi-tenancy off) and of any tenant without its own.
+    public let base: CredentialSettings
+    /// By network id.
+    public let networks: [String: CredentialSettings]
+
+    public init(base: CredentialSettings, networks: [String: CredentialSettings] = [:]) {
+        self.base = base
+        self.networks = networks
+    }
+
+    /// Prepares every tenant of `config`, reading each network's `config_path` with `readFile`.
+    /// - Throws: `ConfigError` naming the network for an unreadable or invalid file.
+    public init(
+        config: TalosConfig,
+        crypto: any CryptoBackend,
+        readFile: (String) -> [UInt8]? = readWholeFile
+    ) throws(ConfigError) {
+        self.base = try CredentialSettings(config: config, crypto: crypto)
+        var networks: [String: CredentialSettings] = [:]
+        if config.multitenancyEnabled {
+            for network in config.networks {
+                guard let file = readFile(network.configPath) else {
+                    throw ConfigError(
+                        "multitenancy network \"\(network.hostname)\": cannot read config_path \"\(network.configPath)\""
+                    )
+                }
+                let networkConfig = try config.networkConfig(network, file: file)
+                try networkConfig.validateSigningKeys(crypto: crypto)
+                networks[network.id] = try CredentialSettings(config: networkConfig, crypto: crypto)
+            }
+        }
+        self.networks = networks
+    }
+
+    /// The settings of tenant `nid`.
+    public func callAsFunction(_ nid: String) -> CredentialSettings { networks[nid] ?? base }
+}
+
 /// Holds settings in force; a reload swaps them atomically for every later request.
 public final class SettingsStore<Value: Sendable>: Sendable {
     private let storage: Mutex<Value>

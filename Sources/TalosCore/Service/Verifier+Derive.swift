@@ -3,7 +3,7 @@ import Logging
 extension Verifier {
     /// Derives a short-lived token from a valid API key (spec §3.13 with §14.6, §14.7, §14.8, §14.14).
     public func derive(_ request: DeriveTokenRequest, context: VerificationContext) async throws -> DerivedToken {
-        let settings = settings.current
+        let settings = settings.current(context.nid)
         // 1. Validate.
         guard !request.credential.isEmpty else { throw TalosError(.credentialRequired, "A credential is required.") }
         guard request.credential.utf8.count <= 8192 else {

@@ -147,7 +147,7 @@ public struct VerificationItem: Sendable {
 /// The verification pipeline of spec §5 and §6.3 for single and batch requests.
 public struct Verifier: Sendable {
     let storage: any KeyStorage
-    let settings: SettingsStore<CredentialSettings>
+    let settings: SettingsStore<TenantSettings>
     let clock: any WallClock
     let logger: Logger
     let authenticator: Authenticator
@@ -188,7 +188,7 @@ public struct Verifier: Sendable {
 
     /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15).
     public func verifyBatch(_ items: [VerificationItem], context: VerificationContext) async throws -> [Verification] {
-        let settings = settings.current
+        let settings = settings.current(context.nid)
         let now = clock.now()
         var results = [Verification?](repeating: nil, count: items.count)
         var lookups: [(index: Int, kind: KeyKind, keyID: String)] = []

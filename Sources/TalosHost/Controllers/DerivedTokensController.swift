@@ -36,7 +36,7 @@ struct DerivedTokensController: APIController {
     func jwks(_ request: APIRequest) async throws -> APIReply {
         var headers = HTTPFields()
         headers[.cacheControl] = "public, max-age=300"
-        let jwks = service.signingKeys.publicJWKS
+        let jwks = service.signingKeys(nid: request.nid).publicJWKS
         return .json(["keys": jwks["keys"] ?? .array([]), "jwks": jwks], headers: headers)
     }
 }

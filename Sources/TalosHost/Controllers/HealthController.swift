@@ -8,12 +8,17 @@ struct HealthController: APIController {
     let openAPIDocument: [UInt8]
 
     var routes: [Route] {
-        [
+        let routes: [Route] = [
             .plain(.get, "/health/alive", .always) { _ in .json(["status": "ok"]) },
             .plain(.get, "/health/ready", .always) { _ in await ready() },
             .plain(.get, "/version", .always) { _ in .json(["version": .string(TalosVersion.current)]) },
             .plain(.get, "/openapi.json", .always) { [openAPIDocument] _ in .document(openAPIDocument) },
         ]
+        return routes.map { route in
+            var route = route
+            route.tenantless = true
+            return route
+        }
     }
 
     /// 200 when the database answers a trivial query within 2 s, 503 naming the problem otherwise.
