@@ -20,6 +20,7 @@ need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -
 need wrk wrk; need jq jq
 swift build -c release --product talos >/dev/null
 swift build -c release --product talos-crypto-bench >/dev/null
+swift build -c release --product talos-cache-bench >/dev/null
 binary=$(realpath .build/release/talos)
 work=$(mktemp -d)
 server=""
@@ -44,8 +45,11 @@ run() { # label, url, [script]
 bench_config() { # storage crypto
   local storage=$1 crypto=$2 port url dsn
   port=$(free_port); url="http://127.0.0.1:$port"
+  # The production verify path (config/oel.json): the memory cache and rate limits on.
   local env=(TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT="$port" TALOS_LOG_LEVEL=error TALOS_CRYPTO_BACKEND="$crypto"
-    TALOS_SECRETS_HMAC_CURRENT=bench-secret-that-is-long-enough-0123456789 TALOS_CREDENTIALS_ISSUER=http://bench)
+    TALOS_SECRETS_HMAC_CURRENT=bench-secret-that-is-long-enough-0123456789 TALOS_CREDENTIALS_ISSUER=http://bench
+    TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m TALOS_RATE_LIMIT_ENABLED=true
+    TALOS_RATE_LIMIT_BACKEND=memory)
   if [ "$storage" = postgres ]; then
     local base; base=$(scripts/postgres.sh start)
     local db="talos_bench_$$_$crypto"
@@ -59,7 +63,7 @@ bench_config() { # storage crypto
   local urls="$ed_key"
   [ "$crypto" = libsodium ] || urls="$ed_key,$rsa_key"
   env+=(TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$urls")
-  env "${env[@]}" TALOS_DB_DSN="$dsn" "$binary" serve >"$work/server.log" 2>&1 &
+  env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
   local secret jwt_ed jwt_rs="" macaroon
@@ -67,11 +71,13 @@ bench_config() { # storage crypto
   jwt_ed=$(curl -sf -X POST "$url/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
   macaroon=$(curl -sf -X POST "$url/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\",\"algorithm\":\"TOKEN_ALGORITHM_MACAROON\"}" | jq -r .token.token)
   curl -sf -X POST "$url/v2alpha1/admin/importedApiKeys" -d '{"raw_key":"sk_bench_imported_key","name":"bench","actor_id":"bench"}' >/dev/null
+  local limited
+  limited=$(curl -sf -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"bench","actor_id":"bench","rate_limit_policy":{"quota":"1000000000","window":"60s"}}' | jq -r .secret)
   if [ "$crypto" != libsodium ]; then
     # A short-lived second process on the same database signs with the RSA key (signing_key_id=rsa).
     local helper_port; helper_port=$(free_port)
     env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_HTTP_PORT="$helper_port" \
-      TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID=rsa "$binary" serve >/dev/null 2>&1 &
+      TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID=rsa TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >/dev/null 2>&1 &
     local helper=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$helper_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
     jwt_rs=$(curl -sf -X POST "http://127.0.0.1:$helper_port/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
@@ -88,10 +94,18 @@ bench_config() { # storage crypto
   lua macaroon.lua "{\"credential\":\"$macaroon\"}" ''
   lua imported.lua '{"credential":"sk_bench_imported_key"}' 'wrk.headers["Cache-Control"] = "no-cache"'
   lua verify-nocache.lua "{\"credential\":\"$secret\"}" 'wrk.headers["Cache-Control"] = "no-cache"'
+  lua verify-limited.lua "{\"credential\":\"$limited\"}" ''
   lua issue.lua '{"name":"bench","actor_id":"bench","scopes":["read"],"ttl":"1h"}' ''
   local c="$storage/$crypto"
   run "$c alive" "$url/health/alive"
   run "$c verify" "$url/v2alpha1/admin/apiKeys:verify" verify.lua
+  # Latency at half of the cached verify's saturation throughput: each connection waits so that together they
+  # offer half the measured rate (wrk's delay(); the latency excludes the wait).
+  local half_delay
+  half_delay=$(awk -v r="${rps[$c verify]}" -v c="$connections" 'BEGIN {printf "%d", 2000 * c / r}')
+  lua verify-half.lua "{\"credential\":\"$secret\"}" "function delay() return $half_delay end"
+  run "$c verify_half_load" "$url/v2alpha1/admin/apiKeys:verify" verify-half.lua
+  run "$c verify_rl_memory" "$url/v2alpha1/admin/apiKeys:verify" verify-limited.lua
   run "$c verify_no_cache" "$url/v2alpha1/admin/apiKeys:verify" verify-nocache.lua
   run "$c issue" "$url/v2alpha1/admin/issuedApiKeys" issue.lua
   run "$c verify_jwt_eddsa" "$url/v2alpha1/admin/apiKeys:verify" jwt-eddsa.lua
@@ -100,6 +114,14 @@ bench_config() { # storage crypto
   run "$c verify_imported" "$url/v2alpha1/admin/apiKeys:verify" imported.lua
   rss["$c"]=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$server/status")
   kill -TERM $server; wait $server 2>/dev/null || true; server=""
+  if [ "$storage" = postgres ]; then
+    # The cluster-wide limiter: one atomic upsert per verification.
+    env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_RATE_LIMIT_BACKEND=postgres TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+    run "$c verify_rl_postgres" "$url/v2alpha1/admin/apiKeys:verify" verify-limited.lua
+    kill -TERM $server; wait $server 2>/dev/null || true; server=""
+  fi
 }
 
 declare -A rss
@@ -111,13 +133,19 @@ done
 echo "talos bench: duration=$duration connections=$connections threads=$threads (wrk on loopback, release build)"
 printf '%-20s %-16s %12s %10s %8s\n' config endpoint "requests/s" p99 "÷alive"
 for c in "${configs[@]}"; do
-  for name in alive verify verify_no_cache issue verify_jwt_eddsa verify_jwt_rs256 verify_macaroon verify_imported; do
+  for name in alive verify verify_half_load verify_no_cache verify_rl_memory verify_rl_postgres issue verify_jwt_eddsa \
+    verify_jwt_rs256 verify_macaroon verify_imported; do
     [ -n "${rps[$c $name]:-}" ] || continue
     printf '%-20s %-16s %12s %10s %8s\n' "$c" "$name" "${rps[$c $name]}" "${p99[$c $name]}" \
       "$(awk -v a="${rps[$c $name]}" -v b="${rps[$c alive]}" 'BEGIN {printf "%.2f", a / b}')"
   done
   echo "$c peak RSS: ${rss[$c]}"
 done
+echo "(verify = cached (HIT), verify_no_cache = Cache-Control: no-cache, verify_rl_* = a key with a rate-limit policy,"
+echo " verify_half_load = cached verify offered half its saturation rate: its p99 is the latency target)"
 echo
 echo "crypto primitives (ns/op, best of 5):"
 .build/release/talos-crypto-bench
+echo
+echo "verification cache memory (1 000 000 keys through a 100 MiB cache):"
+.build/release/talos-cache-bench

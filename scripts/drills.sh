@@ -38,7 +38,7 @@ hostile() {
     TALOS_SECRETS_HMAC_CURRENT="hostile-drill-secret-that-is-long-enough-0123456789" \
     TALOS_CREDENTIALS_ISSUER="https://hostile-drill.example.com" TALOS_DB_DSN="sqlite://$work/hostile.db" \
     TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_LOG_LEVEL=warn \
-    "$binary" serve >"$work/hostile.log" 2>&1 &
+    TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/hostile.log" 2>&1 &
   server=$!
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
   local status=0

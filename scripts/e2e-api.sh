@@ -19,7 +19,7 @@ rsa=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)
 check "jwk generate prints base64:// URLs" bash -c "[[ '$ed' == base64://* && '$rsa' == base64://* ]]"
 export TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$ed,$rsa"
 start() { # mode port → waits for /health/alive
-  "$binary" serve $1 >"$work/$1-$2.log" 2>&1 &
+  TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve $1 >"$work/$1-$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$work/$1-$2.log"; return 1
@@ -95,7 +95,7 @@ check "admin mode: selfRevoke → 501" eq "$(code -X POST "http://127.0.0.1:$adm
 check "public mode: admin surface → 501" eq "$(code "http://127.0.0.1:$public_port/v2alpha1/admin/issuedApiKeys")" 501
 check "public mode: JWKS served" eq "$(code "http://127.0.0.1:$public_port/v2alpha1/derivedKeys/jwks.json")" 200
 check "public mode: selfRevoke served" eq "$(code -X POST "http://127.0.0.1:$public_port/v2alpha1/apiKeys:selfRevoke" -d '{"credential":"nope","reason":"REVOCATION_REASON_SUPERSEDED"}')" 404
-check "RSA keys with libsodium fail at startup naming the kid" bash -c "TALOS_CRYPTO_BACKEND=libsodium TALOS_SERVE_HTTP_PORT=$(free_port) '$binary' serve 2>&1 | grep -q 'RSA key \"rsa\" needs crypto.backend openssl'"
+check "RSA keys with libsodium fail at startup naming the kid" bash -c "TALOS_CRYPTO_BACKEND=libsodium TALOS_SERVE_METRICS_PORT=$(free_port) TALOS_SERVE_HTTP_PORT=$(free_port) '$binary' serve 2>&1 | grep -q 'RSA key \"rsa\" needs crypto.backend openssl'"
 
 echo "e2e-api: $passed passed, $failed failed"
 test "$failed" = 0

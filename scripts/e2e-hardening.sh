@@ -16,7 +16,7 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=info
 
 start() { # name port [extra args/env via env]...; waits for /health/alive
   local name=$1 port=$2; shift 2
-  env TALOS_SERVE_HTTP_PORT="$port" TALOS_DB_DSN="sqlite://$work/$name.db" "$@" "$binary" serve >"$work/$name.log" 2>&1 &
+  env TALOS_SERVE_HTTP_PORT="$port" TALOS_DB_DSN="sqlite://$work/$name.db" "$@" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/$name.log" 2>&1 &
   pids+=($!)
   eval "pid_$name=$!"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -150,7 +150,7 @@ reload_port=$(free_port)
 config="$work/reload.json"
 write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s"}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "$work" >"$config"; }
 write_config CLIENT_IP_SOURCE_REMOTE_ADDR 30s
-"$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
+TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
 pids+=($!); reload_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$reload_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
 rurl="http://127.0.0.1:$reload_port"
@@ -161,6 +161,24 @@ write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s && kill -HUP $reload_pid && sl
 check "after reload X_FORWARDED_FOR applies without a restart" test "$(via 10.1.2.3)" = true
 check "a spoofed left-most address does not pass" test "$(via "10.1.2.3, 192.0.2.1")" = false
 check "the restart-only key is named in a warning" grep -q '"level":"warn".*serve.http.read_timeout' "$work/reload.log"
+# Two tenants on one database (spec §9.2): chosen by Host, each with its own HMAC secret, never seeing the other's keys.
+tenant_port=$(free_port)
+printf '{"secrets":{"hmac":{"current":"tenant-a-secret-that-is-long-enough-000"}}}' >"$work/tenant-a.json"
+printf '{"secrets":{"hmac":{"current":"tenant-b-secret-that-is-long-enough-111"}}}' >"$work/tenant-b.json"
+printf '{"multitenancy":{"enabled":true,"networks":[{"hostname":"a.example.com","id":"11111111-1111-4111-8111-111111111111","config_path":"%s"},{"hostname":"b.example.com","id":"22222222-2222-4222-8222-222222222222","config_path":"%s"}]}}' \
+  "$work/tenant-a.json" "$work/tenant-b.json" >"$work/tenants.json"
+TALOS_SERVE_HTTP_PORT=$tenant_port TALOS_DB_DSN="sqlite://$work/tenants.db" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$work/tenants.json" >"$work/tenants.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$tenant_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+turl="http://127.0.0.1:$tenant_port"
+tenant_a=$(curl -s -H 'Host: a.example.com' -X POST "$turl/v2alpha1/admin/issuedApiKeys" -d '{"name":"t","actor_id":"t"}')
+tenant_secret=$(jq -r .secret <<<"$tenant_a"); tenant_key=$(jq -r .issued_api_key.key_id <<<"$tenant_a")
+tverify() { curl -s -H "Host: $1" -X POST "$turl/v2alpha1/admin/apiKeys:verify" -d "{\"credential\":\"$tenant_secret\"}" | jq -r '.error_code // "valid"'; }
+check "tenant A verifies its key" test "$(tverify a.example.com)" = valid
+check "tenant B does not know it" test "$(tverify B.Example.com:4420)" = VERIFICATION_ERROR_NOT_FOUND
+check "tenant B cannot read it" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: b.example.com' "$turl/v2alpha1/admin/issuedApiKeys/$tenant_key")" = 404
+check "an unknown host is 404 NETWORK_NOT_FOUND" test "$(curl -s -H 'Host: c.example.com' "$turl/v2alpha1/admin/issuedApiKeys" | jq -r '.error.details[0].reason')" = NETWORK_NOT_FOUND
+check "health needs no tenant" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: c.example.com' "$turl/health/alive")" = 200
 check "no secret in any log" bash -c "! grep -q 'ory_ak_v1_\|$TALOS_SECRETS_HMAC_CURRENT' '$work'/*.log"
 echo "e2e-hardening: $passed passed, $failed failed"
 test "$failed" = 0

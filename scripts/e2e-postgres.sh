@@ -25,7 +25,7 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 
 start() { # name port [extra env...]; waits for /health/alive
   local name=$1 port=$2; shift 2
-  env TALOS_SERVE_HTTP_PORT="$port" "$@" "$binary" serve >"$work/$name.log" 2>&1 &
+  env TALOS_SERVE_HTTP_PORT="$port" "$@" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/$name.log" 2>&1 &
   pids+=($!)
   eval "pid_$name=$!"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -34,7 +34,7 @@ start() { # name port [extra env...]; waits for /health/alive
 stop() { local pid; eval "pid=\$pid_$1"; kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
 
 port_a=$(free_port)
-check "serve refuses an unmigrated schema" bash -c "TALOS_SERVE_HTTP_PORT=$port_a '$binary' serve 2>&1 | grep -q 'database schema is not up to date'"
+check "serve refuses an unmigrated schema" bash -c "TALOS_SERVE_METRICS_PORT=$(free_port) TALOS_SERVE_HTTP_PORT=$port_a '$binary' serve 2>&1 | grep -q 'database schema is not up to date'"
 check "migrate status lists pending migrations" bash -c "'$binary' migrate status | grep -q '1 create_api_keys pending'"
 check "migrate up" "$binary" migrate up
 check "migrate status after up" bash -c "'$binary' migrate status | grep -q '3 rate_limit_counters applied'"
@@ -66,7 +66,7 @@ check "a key imported under libsodium verifies under openssl (same hash)" test "
 stop a
 start a "$port_a" TALOS_CRYPTO_BACKEND=libsodium
 check "after restarting A with libsodium, A's earlier key still verifies" test "$(verify "$a" "$(jq -r .secret "$work/swap1.json")" | jq -r .is_valid)" = true
-check "unknown crypto backend fails at startup naming the known ones" bash -c "TALOS_CRYPTO_BACKEND=nacl TALOS_SERVE_HTTP_PORT=$(free_port) '$binary' serve 2>&1 | grep -q 'known: openssl, libsodium'"
+check "unknown crypto backend fails at startup naming the known ones" bash -c "TALOS_CRYPTO_BACKEND=nacl TALOS_SERVE_METRICS_PORT=$(free_port) TALOS_SERVE_HTTP_PORT=$(free_port) '$binary' serve 2>&1 | grep -q 'known: openssl, libsodium'"
 
 # Outage: the database goes away and comes back; replicas answer 503, never 500, and recover without a restart.
 "$scripts/postgres.sh" stop "$pg_port"

@@ -6,6 +6,7 @@ binary=$(realpath "${1:-.build/debug/talos}")
 scripts=$(realpath "$(dirname "$0")")
 workdir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TALOS_URL="http://127.0.0.1:$port"
 passed=0
 failed=0
@@ -14,7 +15,7 @@ check() { # name, command...
   if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi
 }
 
-(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port exec "$binary" serve --dev) \
+(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) \
   >"$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$workdir"' EXIT
@@ -41,7 +42,8 @@ reload_url="http://127.0.0.1:$reload_port"
 config="$workdir/reload.json"
 write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s}},"credentials":{"issuer":"http://reload","api_keys":{"prefix":{"current":"%s"}}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$workdir" >"$config"; }
 write_config first
-TALOS_SECRETS_HMAC_CURRENT=reload-secret-that-is-long-enough-012345 "$binary" serve --config "$config" >"$workdir/reload.log" 2>&1 &
+TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+  TALOS_SECRETS_HMAC_CURRENT=reload-secret-that-is-long-enough-012345 "$binary" serve --config "$config" >"$workdir/reload.log" 2>&1 &
 reload_server=$!
 for _ in $(seq 1 100); do curl -sf "$reload_url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
 issue_prefix() { curl -s -X POST "$reload_url/v2alpha1/admin/issuedApiKeys" -d '{"name":"r","actor_id":"r"}' | jq -r .secret | cut -d_ -f1; }
@@ -58,7 +60,7 @@ curl -s -X POST "$TALOS_URL/v2alpha1/admin/apiKeys:verify" -d "{\"credential\":\
 kill -TERM $server
 wait $server && code=0 || code=$?
 check "SIGTERM exits 0" test "$code" = 0
-(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port exec "$binary" serve --dev) >>"$workdir/server.log" 2>&1 &
+(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) >>"$workdir/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
 check "last use flushed on shutdown" test "$(curl -s "$TALOS_URL/v2alpha1/admin/issuedApiKeys/$(jq -r .issued_api_key.key_id <<<"$used")" | jq -r '.last_used_time != null')" = true

@@ -61,6 +61,8 @@ signing_keys=$("$binary" jwk generate eddsa --kid schemathesis --base64)
     TALOS_CREDENTIALS_API_KEYS_PREFIX_PUBLIC_CURRENT=pk \
     TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$signing_keys" \
     TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT="$port" TALOS_LOG_LEVEL=warn \
+    TALOS_SERVE_METRICS_HOST=127.0.0.1 \
+    TALOS_SERVE_METRICS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
     exec "$binary" serve
 ) >"$workdir/server.log" 2>&1 &
 server=$!

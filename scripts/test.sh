@@ -23,6 +23,8 @@ swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
+scripts/e2e-metrics.sh .build/debug/talos
+scripts/compose-check.sh
 tools=$(scripts/python-tools.sh)
 scripts/openapi-check.sh .build/debug/talos "$tools"
 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos

@@ -19,7 +19,8 @@ public func buildApplication(
     logger: Logger,
     clock: any WallClock = SystemWallClock(),
     migrate: Bool = false,
-    reloadSource: ConfigReloadSource? = nil
+    reloadSource: ConfigReloadSource? = nil,
+    metrics: MetricsExposition? = nil
 ) async throws -> some ApplicationProtocol {
     try config.validateForServing()
     let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
@@ -62,13 +63,15 @@ public func buildApplication(
                 storage: handle.storage,
                 clock: clock,
                 selfRevokeLimiter: selfRevokeLimiter,
-                openAPIDocument: OpenAPIDocument.serialized(for: mode)
+                openAPIDocument: OpenAPIDocument.serialized(for: mode),
+                invalidationFeedUp: feedUp(cache, handle)
             ),
             mode: mode
         ),
         middleware: [
             RequestIDMiddleware(),
             SecurityHeadersMiddleware(),
+            MetricsMiddleware(),
             AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
             ErrorEnvelopeMiddleware(logger: logger),
         ],
@@ -81,11 +84,21 @@ public func buildApplication(
             metadata: ["host": "\(config.httpHost)", "port": "\(port)"]
         )
     }
+    let metricsPort = config.metricsPort ?? (mode == .public ? 4423 : 4422)
+    var features: [String] = []
+    if cache != nil { features.append(config.cacheEnabled ? "cache" : "cache(disabled)") }
+    if handle.invalidationFeed != nil, cache != nil { features.append("cache-invalidation-feed") }
+    if config.rateLimitEnabled { features.append("rate-limit(\(config.rateLimitBackend))") }
+    if config.multitenancyEnabled { features.append("multitenancy(\(config.networks.count) networks)") }
+    if reloadSource != nil { features.append("hot-reload") }
     logger.info(
         "talos starting",
         metadata: [
             "version": "\(TalosVersion.current)", "mode": "\(mode.rawValue)", "storage": "\(backend.name)",
             "crypto": "\(crypto.name)", "host": "\(config.httpHost)", "port": "\(port)",
+            "listeners":
+                "api=\(config.httpHost):\(port)\(metrics == nil ? "" : " metrics=\(config.metricsHost):\(metricsPort)")",
+            "features": "\(features.isEmpty ? "none" : features.joined(separator: ","))",
         ]
     )
     var services: [any Service] = [StorageLifetime(handle: handle)]
@@ -93,6 +106,21 @@ public func buildApplication(
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
     services.append(lastUsed)
     if let cache, let feed = handle.invalidationFeed { services.append(feed.listener(delivering: cache)) }
+    if let metrics {
+        TalosMetrics.buildInfo()
+        let health = HealthController(
+            storage: handle.storage,
+            openAPIDocument: [],
+            invalidationFeedUp: feedUp(cache, handle)
+        )
+        services.append(
+            Application(
+                responder: MetricsResponder(exposition: metrics, ready: { await health.ready() }),
+                configuration: .init(address: .hostname(config.metricsHost, port: metricsPort), serverName: nil),
+                logger: logger
+            )
+        )
+    }
     if let reloadSource {
         services.append(
             ConfigReloadService(
@@ -121,6 +149,12 @@ public func buildApplication(
     return app
 }
 
+/// Whether the cache's invalidation feed listens; always true without a cache or a feed.
+private func feedUp(_ cache: VerificationCache?, _ handle: StorageHandle) -> @Sendable () -> Bool {
+    guard let cache, handle.invalidationFeed != nil else { return { true } }
+    return { cache.isAvailable }
+}
+
 /// The limiter of `rate_limit.backend` (spec §15.9): `memory` in this process, `postgres` from the storage.
 /// - Throws: `ConfigError` when the storage has no cluster-wide limiter (`postgres` on SQLite).
 private func rateLimiter(config: TalosConfig, handle: StorageHandle) throws(ConfigError) -> any RateLimiter {
@@ -141,10 +175,11 @@ func apiControllers(
     storage: any KeyStorage,
     clock: any WallClock,
     selfRevokeLimiter: TokenBuckets,
-    openAPIDocument: [UInt8]
+    openAPIDocument: [UInt8],
+    invalidationFeedUp: @escaping @Sendable () -> Bool = { true }
 ) -> [Route] {
     let controllers: [any APIController] = [
-        HealthController(storage: storage, openAPIDocument: openAPIDocument),
+        HealthController(storage: storage, openAPIDocument: openAPIDocument, invalidationFeedUp: invalidationFeedUp),
         IssuedKeysController(service: service, clock: clock),
         ImportedKeysController(service: service, clock: clock),
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),

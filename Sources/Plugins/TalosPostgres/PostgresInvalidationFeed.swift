@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
-public import TalosCore
+import TalosCore
 
 /// The cluster's key invalidations over `LISTEN talos_cache_invalidation` on a connection of its own (spec §5.9):
 /// every mutating transaction of every replica sends `NOTIFY talos_cache_invalidation, '<nid>:<key_id>'`.
@@ -29,6 +29,7 @@ struct PostgresInvalidationFeed: InvalidationFeed {
                 while !Task.isCancelled {
                     let listened = await listenOnce()
                     sink.feedLost()
+                    TalosMetrics.cacheListener(up: false)
                     if Task.isCancelled { break }
                     delay = listened ? .milliseconds(100) : min(delay * 2, .seconds(2))
                     try? await Task.sleep(for: delay)
@@ -44,6 +45,7 @@ struct PostgresInvalidationFeed: InvalidationFeed {
                     try await connection.listen(on: PostgresInvalidationFeed.channel) { notifications in
                         listening.set()
                         sink.feedRestored()
+                        TalosMetrics.cacheListener(up: true)
                         logger.info(
                             "invalidation feed listening",
                             metadata: ["channel": "\(PostgresInvalidationFeed.channel)"]
@@ -51,6 +53,7 @@ struct PostgresInvalidationFeed: InvalidationFeed {
                         for try await notification in notifications {
                             guard let (nid, keyID) = InvalidationMessage.parse(notification.payload) else { continue }
                             sink.invalidated(nid: nid, keyID: keyID)
+                            TalosMetrics.cacheInvalidation(source: "remote")
                         }
                     }
                 }

@@ -40,7 +40,7 @@ struct PostgresRateLimiter: RateLimiter {
             await cancelWhenGracefulShutdown {
                 while (try? await Task.sleep(for: .seconds(30))) != nil {
                     do {
-                        try await database.withConnection { connection in
+                        _ = try await database.withConnection { connection in
                             try await connection.query(
                                 "DELETE FROM rate_limit_counters WHERE window_end <= EXTRACT(EPOCH FROM now())::BIGINT",
                                 logger: connection.logger

@@ -1,5 +1,7 @@
+import CoreMetrics
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import TalosCore
 import TalosHost
@@ -50,13 +52,17 @@ struct ServerRunner {
                     load: { try loadConfig(path: path) }
                 )
             }
+            // The one place the metrics backend is chosen (spec §11.1): swift-metrics → Prometheus.
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             app = try await buildApplication(
                 config: config,
                 registry: .builtIn,
                 mode: mode,
                 logger: logger,
                 migrate: options.migrate,
-                reloadSource: reloadSource
+                reloadSource: reloadSource,
+                metrics: MetricsExposition { TalosMetrics.addingHelp(to: registry.emitToBuffer()) }
             )
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")

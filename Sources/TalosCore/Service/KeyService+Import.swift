@@ -60,6 +60,7 @@ extension KeyService {
         }
         switch outcome {
         case .created(let stored):
+            TalosMetrics.keysCreated(.imported)
             logger.info("audit", metadata: ["event": "imported_api_key.created", "key_id": "\(stored.keyID)"])
             return stored
         case .replayed(let existing):
@@ -127,6 +128,12 @@ extension KeyService {
         }
         let final = results.map { $0 ?? .failed(.internal, "An internal server error occurred.") }
         let failures = final.compactMap { if case .failed(let code, _) = $0 { code } else { nil } }
+        TalosMetrics.batchImport(
+            size: final.count,
+            successes: final.count - failures.count,
+            failures: Dictionary(failures.map { ($0.rawValue, 1) }, uniquingKeysWith: +)
+        )
+        if !inserted.isEmpty { TalosMetrics.keysCreated(.imported, count: inserted.count) }
         if failures.count == final.count { throw Self.batchFailure(failures) }
         logger.info("audit", metadata: ["event": "imported_api_key.batch_created", "count": "\(inserted.count)"])
         return final

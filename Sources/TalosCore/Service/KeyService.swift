@@ -89,6 +89,7 @@ public struct KeyService: Sendable {
         )
         switch try await withStorage({ try await storage.insert(key) }) {
         case .created(let stored):
+            TalosMetrics.keysCreated(.issued)
             logger.info(
                 "audit",
                 metadata: ["event": "issued_api_key.created", "key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"]
@@ -274,6 +275,8 @@ public struct KeyService: Sendable {
             keyID: newID,
             hmac: settings.keyring.current.checksumKey
         )
+        TalosMetrics.keyRotated()
+        TalosMetrics.keyRevoked(reason: "rotation")
         logger.info(
             "audit",
             metadata: ["event": "issued_api_key.rotated", "key_id": "\(keyID)", "new_key_id": "\(newID)"]
@@ -329,6 +332,7 @@ public struct KeyService: Sendable {
         }
         guard revoked != nil else { throw Self.notFound(kind: resolvedKind, keyID: keyID) }
         keyChanged(nid: nid, keyID: keyID)
+        TalosMetrics.keyRevoked(reason: reason.wireName)
         logger.info(
             "audit",
             metadata: [
@@ -391,6 +395,7 @@ public struct KeyService: Sendable {
         }
         guard outcome != nil else { throw notFound }
         keyChanged(nid: nid, keyID: keyID)
+        TalosMetrics.keyRevoked(reason: reason.wireName)
         logger.info(
             "audit",
             metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"]
@@ -458,7 +463,10 @@ public struct KeyService: Sendable {
     /// Runs a storage call, translating storage failures into API errors (503, 504, 500).
     /// A committed change of `(nid, keyID)`: every local receiver evicts it before the change is answered.
     func keyChanged(nid: String, keyID: String) {
-        for sink in invalidations { sink.invalidated(nid: nid, keyID: keyID) }
+        for sink in invalidations {
+            sink.invalidated(nid: nid, keyID: keyID)
+            TalosMetrics.cacheInvalidation(source: "local")
+        }
     }
 
     func withStorage<T: Sendable>(_ body: () async throws -> T) async throws -> T {

@@ -82,7 +82,10 @@ public final class LastUsedTracker: Service {
             }
             return (state.pending, state.dropped)
         }
-        if dropped > 0 { logger.warning("last-used queue full; uses dropped", metadata: ["dropped": "\(dropped)"]) }
+        if dropped > 0 {
+            TalosMetrics.lastUsed(dropped: dropped)
+            logger.warning("last-used queue full; uses dropped", metadata: ["dropped": "\(dropped)"])
+        }
         guard !entries.isEmpty else { return }
         var latest: [String: LastUsedEntry] = [:]
         for entry in entries {
@@ -92,6 +95,7 @@ public final class LastUsedTracker: Service {
         }
         do {
             try await storage.recordLastUsed(Array(latest.values))
+            TalosMetrics.lastUsed(flushed: latest.count)
         } catch {
             logger.error("last-used flush failed", metadata: ["error": "\(error)", "entries": "\(latest.count)"])
         }

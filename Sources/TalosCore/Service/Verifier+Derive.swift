@@ -27,9 +27,16 @@ extension Verifier {
             throw TalosError(.derivedTokenNotDerivable, "Derived tokens cannot be used to derive tokens.")
         default: break
         }
-        let verification = try await verifyBatch([VerificationItem(credential: request.credential)], context: context)[
-            0
-        ]
+        let parentContext = VerificationContext(
+            nid: context.nid,
+            clientIP: context.clientIP,
+            cache: CacheDirectives(read: false, write: true)
+        )
+        let verification = try await verifyBatch(
+            [VerificationItem(credential: request.credential)],
+            context: parentContext,
+            isDerivation: true
+        )[0]
         guard let parent = verification.key, verification.isValid else {
             if verification.errorCode == .revoked { throw TalosError(.parentKeyRevoked, "key is revoked") }
             throw TalosError(.parentKeyInvalid, "Parent key validation failed.")
@@ -99,6 +106,7 @@ extension Verifier {
         guard token.utf8.count <= 8192 else { throw TalosError(.invalidArgument, "derived token exceeds 8192 bytes") }
         var overlaid = parent.metadata
         for (name, value) in custom { overlaid[name] = value }
+        TalosMetrics.tokenMinted(algorithm: request.algorithm == .macaroon ? "macaroon" : "jwt")
         logger.info(
             "audit",
             metadata: [

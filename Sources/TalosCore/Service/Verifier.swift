@@ -188,9 +188,21 @@ public struct Verifier: Sendable {
 
     /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15).
     public func verifyBatch(_ items: [VerificationItem], context: VerificationContext) async throws -> [Verification] {
+        try await verifyBatch(items, context: context, isDerivation: false)
+    }
+
+    /// The pipeline; a derivation's parent check (`isDerivation`) is neither rate limited nor counted as a
+    /// verification in the metrics.
+    func verifyBatch(
+        _ items: [VerificationItem],
+        context: VerificationContext,
+        isDerivation: Bool
+    ) async throws -> [Verification] {
         let settings = settings.current(context.nid)
         let now = clock.now()
+        let started = ContinuousClock.now
         var results = [Verification?](repeating: nil, count: items.count)
+        var types = [String](repeating: "unknown", count: items.count)
         var lookups: [(index: Int, kind: KeyKind, keyID: String)] = []
         for (index, item) in items.enumerated() {
             guard let credential = item.credential, !credential.isEmpty, credential.utf8.count <= 8192 else {
@@ -199,6 +211,7 @@ public struct Verifier: Sendable {
             }
             switch authenticator.authenticate(credential, nid: context.nid, settings: settings, now: now) {
             case .derived(let route):
+                types[index] = route == .derivedJWT ? "derived_jwt" : "derived_macaroon"
                 results[index] = verifyDerived(
                     credential,
                     route: route,
@@ -211,6 +224,7 @@ public struct Verifier: Sendable {
                 logger.debug("verification rejected before lookup", metadata: ["cause": "\(cause)"])
                 results[index] = .failure(.notFound)
             case .lookup(let kind, let keyID):
+                types[index] = kind.rawValue
                 lookups.append((index, kind, keyID))
             }
         }
@@ -257,10 +271,17 @@ public struct Verifier: Sendable {
                         cache.put(key, ticket: ticket, ttl: settings.cacheTTL, now: now)
                     }
                 }
-                results[lookup.index] = try await applyRateLimit(result, context: context, settings: settings, now: now)
+                results[lookup.index] =
+                    isDerivation
+                    ? result : try await applyRateLimit(result, context: context, settings: settings, now: now)
             }
         }
-        return results.map { $0 ?? .failure(.internal) }
+        let final = results.map { $0 ?? .failure(.internal) }
+        let elapsed = ContinuousClock.now - started
+        for (index, result) in final.enumerated() where !isDerivation {
+            TalosMetrics.verification(credentialType: types[index], result: result, duration: elapsed)
+        }
+        return final
     }
 
     /// Spec §5.7: a verification that passed every other check counts against its key's fixed window; over the
@@ -287,6 +308,7 @@ public struct Verifier: Sendable {
                 now: now
             )
         } catch {
+            TalosMetrics.rateLimiterError()
             logger.error("rate limiter failed; allowing the request", metadata: ["error": "\(error)"])
             return result
         }

@@ -6,6 +6,8 @@ struct HealthController: APIController {
     let storage: any KeyStorage
     /// `GET /openapi.json` of this server mode, serialized once.
     let openAPIDocument: [UInt8]
+    /// Whether the cache's invalidation feed listens (spec §3.18: not ready while it does not).
+    var invalidationFeedUp: @Sendable () -> Bool = { true }
 
     var routes: [Route] {
         let routes: [Route] = [
@@ -28,6 +30,12 @@ struct HealthController: APIController {
                 StorageError.timeout("no answer within 2s")
             } operation: { [storage] in
                 try await storage.checkHealth()
+            }
+            guard invalidationFeedUp() else {
+                return .json(
+                    ["status": "unavailable", "errors": ["cache_invalidation": "invalidation listener disconnected"]],
+                    status: .serviceUnavailable
+                )
             }
             return .json(["status": "ok"])
         } catch {

@@ -1,0 +1,117 @@
+import CoreMetrics
+
+/// The metrics of spec §11.1, recorded through swift-metrics; the process's composition root chooses the backend
+/// (Prometheus for `talos serve`), and without one every call is a no-op. Labels are bounded enums: never key ids,
+/// actors or hosts.
+public enum TalosMetrics {
+    /// `talos_verifications_total` and `talos_verification_duration_seconds` for one verification.
+    public static func verification(credentialType: String, result: Verification, duration: Duration) {
+        Counter(
+            label: "talos_verifications_total",
+            dimensions: [
+                ("credential_type", credentialType), ("result", result.isValid ? "valid" : "invalid"),
+                ("error_code", result.errorCode?.wireName ?? "none"), ("cache", result.cache.rawValue.lowercased()),
+            ]
+        ).increment()
+        Timer(
+            label: "talos_verification_duration_seconds",
+            dimensions: [("credential_type", credentialType), ("cache_hit", result.cache == .hit ? "true" : "false")]
+        ).recordNanoseconds(duration.wholeNanoseconds)
+        if result.errorCode == .rateLimited { Counter(label: "talos_rate_limited_total").increment() }
+    }
+
+    /// `talos_api_keys_created_total{type}`.
+    public static func keysCreated(_ kind: KeyKind, count: Int = 1) {
+        Counter(label: "talos_api_keys_created_total", dimensions: [("type", kind.rawValue)]).increment(by: count)
+    }
+
+    /// `talos_api_keys_revoked_total{reason}`: the enum name, or `rotation`.
+    public static func keyRevoked(reason: String) {
+        Counter(label: "talos_api_keys_revoked_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// `talos_api_keys_rotated_total`.
+    public static func keyRotated() { Counter(label: "talos_api_keys_rotated_total").increment() }
+
+    /// `talos_derived_tokens_minted_total{algorithm}` (`jwt` or `macaroon`).
+    public static func tokenMinted(algorithm: String) {
+        Counter(label: "talos_derived_tokens_minted_total", dimensions: [("algorithm", algorithm)]).increment()
+    }
+
+    /// The batch-import family: one request of `size` items, with its failures by error code.
+    public static func batchImport(size: Int, successes: Int, failures: [String: Int]) {
+        Counter(label: "talos_batch_import_requests_total").increment()
+        Recorder(label: "talos_batch_import_batch_size").record(size)
+        if !failures.isEmpty, successes > 0 { Counter(label: "talos_batch_import_partial_failures_total").increment() }
+        Counter(label: "talos_batch_import_keys_total", dimensions: [("outcome", "success"), ("error_code", "")])
+            .increment(by: successes)
+        for (code, count) in failures {
+            Counter(label: "talos_batch_import_keys_total", dimensions: [("outcome", "failure"), ("error_code", code)])
+                .increment(by: count)
+        }
+    }
+
+    /// `talos_cache_invalidations_total{source}`: `local` (this node's mutation) or `remote` (the feed).
+    public static func cacheInvalidation(source: String) {
+        Counter(label: "talos_cache_invalidations_total", dimensions: [("source", source)]).increment()
+    }
+
+    /// `talos_cache_listener_up`: 1 while the invalidation feed listens.
+    public static func cacheListener(up: Bool) {
+        Gauge(label: "talos_cache_listener_up").record(up ? 1 : 0)
+    }
+
+    /// `talos_rate_limiter_errors_total`: a limiter failure (the request was allowed).
+    public static func rateLimiterError() { Counter(label: "talos_rate_limiter_errors_total").increment() }
+
+    /// `talos_last_used_dropped_total` / `talos_last_used_flushed_total`.
+    public static func lastUsed(dropped: Int = 0, flushed: Int = 0) {
+        if dropped > 0 { Counter(label: "talos_last_used_dropped_total").increment(by: dropped) }
+        if flushed > 0 { Counter(label: "talos_last_used_flushed_total").increment(by: flushed) }
+    }
+
+    /// `talos_build_info{version} 1`.
+    public static func buildInfo() {
+        Gauge(label: "talos_build_info", dimensions: [("version", TalosVersion.current)]).record(1)
+    }
+
+    /// One line of help per metric family (spec §11.1), for the exposition's `# HELP` lines.
+    public static let help: [String: String] = [
+        "talos_http_requests_total": "HTTP requests by method, route template and status code.",
+        "talos_http_request_duration_seconds": "HTTP request duration by method and route template.",
+        "talos_verifications_total": "Credential verifications by credential type, result, error code and cache use.",
+        "talos_verification_duration_seconds": "Verification duration by credential type and cache hit.",
+        "talos_api_keys_created_total": "API keys created, by type.",
+        "talos_api_keys_revoked_total": "API keys revoked, by reason (or rotation).",
+        "talos_api_keys_rotated_total": "Issued API keys rotated.",
+        "talos_derived_tokens_minted_total": "Derived tokens minted, by algorithm.",
+        "talos_batch_import_requests_total": "Batch import requests.",
+        "talos_batch_import_partial_failures_total": "Batch imports in which some but not all keys failed.",
+        "talos_batch_import_batch_size": "Keys per batch import request.",
+        "talos_batch_import_keys_total": "Keys in batch imports, by outcome and error code.",
+        "talos_cache_errors_total": "Verification cache errors, by operation.",
+        "talos_cache_invalidations_total": "Verification cache invalidations, by source (local or remote).",
+        "talos_cache_listener_up": "1 while the cache invalidation listener is connected.",
+        "talos_rate_limited_total": "Verifications refused as over their key's rate limit.",
+        "talos_rate_limiter_errors_total": "Rate limiter failures (the verification was allowed).",
+        "talos_last_used_dropped_total": "last_used_time updates dropped because the queue was full.",
+        "talos_last_used_flushed_total": "last_used_time updates written.",
+        "talos_build_info": "Build information; always 1.",
+    ]
+
+    /// The exposition with a `# HELP` line before each known family's `# TYPE` line.
+    public static func addingHelp(to exposition: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(exposition.count + 4096)
+        for line in exposition.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if line.starts(with: Array("# TYPE ".utf8)) {
+                let name = String(decoding: line.dropFirst(7).prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self)
+                if let text = help[name] { output += Array("# HELP \(name) \(text)\n".utf8) }
+            }
+            output += line
+            output.append(UInt8(ascii: "\n"))
+        }
+        if exposition.last == UInt8(ascii: "\n") { output.removeLast() }
+        return output
+    }
+}
