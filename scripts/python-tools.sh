@@ -7,8 +7,10 @@ set -euo pipefail
 dir=${1:-/tmp/talos-python-tools}
 python=/usr/bin/python3
 [ -x "$python" ] || python=$(command -v python3)
-if [ ! -x "$dir/bin/schemathesis" ] || [ ! -x "$dir/bin/openapi-spec-validator" ]; then
+if [ ! -x "$dir/bin/schemathesis" ] || [ ! -x "$dir/bin/openapi-spec-validator" ] \
+  || ! "$dir/bin/python" -c "import opentelemetry.proto" 2>/dev/null; then
   "$python" -m venv "$dir" >&2
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5" "openapi-spec-validator>=0.7" >&2
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5" "openapi-spec-validator>=0.7" \
+    opentelemetry-proto >&2
 fi
 echo "$dir/bin"

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import TalosCore
+import Tracing
 
 /// The HTTP surface of Talos as one pipeline that reads top to bottom: resolve the route, then the middleware chain
 /// (request id → security headers → access log → error envelope), then `RouteDispatcher` (body limit, request
@@ -70,10 +71,17 @@ struct RouteDispatcher: HTTPResponder {
             clientIP: clientIP,
             remoteIP: context.remoteIP
         )
+        let run: () async throws -> APIReply
         switch (route.handler, match) {
-        case (.plain(let handler), _): return try await handler(apiRequest).response
-        case (.keyed(let handler), .keyed(let keyID)): return try await handler(apiRequest, keyID).response
+        case (.plain(let handler), _): run = { try await handler(apiRequest) }
+        case (.keyed(let handler), .keyed(let keyID)): run = { try await handler(apiRequest, keyID) }
         case (.keyed, .plain): throw RoutingFailure.notFound
+        }
+        guard let name = route.span else { return try await run().response }
+        return try await withSpan(name) { span in
+            span.attributes["nid"] = nid
+            if case .keyed(let keyID) = match { span.attributes["key_id"] = keyID }
+            return try await run().response
         }
     }
 

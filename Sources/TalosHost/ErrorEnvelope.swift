@@ -51,3 +51,8 @@ enum ErrorEnvelope {
         return (status, envelope)
     }
 }
+
+extension StatusCode {
+    /// Whether the status maps to an HTTP 5xx (a server-side failure whose cause is logged).
+    var isServerError: Bool { ErrorEnvelope.httpStatus(self).code >= 500 }
+}

@@ -123,6 +123,15 @@ struct Route: Sendable {
     let handler: Handler
     /// Served without a tenant (health, version, the OpenAPI document, spec §9.2).
     var tenantless = false
+    /// The span the operation runs in (spec §11.3), e.g. `service.IssueApiKey`.
+    var span: String?
+
+    /// The route, traced as `name`.
+    func traced(_ name: String) -> Route {
+        var route = self
+        route.span = name
+        return route
+    }
 
     static func plain(
         _ method: HTTPRequest.Method,

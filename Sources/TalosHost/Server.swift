@@ -70,6 +70,7 @@ public func buildApplication(
         ),
         middleware: [
             RequestIDMiddleware(),
+            TracingMiddleware(),
             SecurityHeadersMiddleware(),
             MetricsMiddleware(),
             AccessLogMiddleware(logger: logger, httpSettings: httpSettings),

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Hummingbird
 import Logging
+import OTel
 import Prometheus
 import ServiceLifecycle
 import TalosCore
@@ -71,8 +72,13 @@ struct ServerRunner {
         } catch let error as CryptoError {
             throw CommandFailure.failed("Error: \(error)")
         }
+        var services: [any Service] = [app]
+        if config.tracingEnabled {
+            // Tracing (spec §11.3) is bootstrapped here only: OTLP/HTTP export, parent-based ratio sampling.
+            services.insert(try bootstrapTracing(config, logger: logger), at: 0)
+        }
         var configuration = ServiceGroupConfiguration(
-            services: [app],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -84,6 +90,40 @@ struct ServerRunner {
             throw CommandFailure.failed("Error: \(error.detail)")
         }
         logger.info("talos stopped")
+    }
+
+    /// OpenTelemetry traces to `tracing.endpoint` over OTLP/HTTP (`http(s)://host:port`; the `/v1/traces` path is
+    /// added when absent). A bare `host:port` means OTLP/gRPC, which this build does not include.
+    private func bootstrapTracing(_ config: TalosConfig, logger: Logger) throws -> any Service {
+        guard var endpoint = config.tracingEndpoint, endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")
+        else {
+            throw CommandFailure.failed(
+                "Error: config: tracing.endpoint: OTLP/gRPC (host:port) is not built in; use OTLP/HTTP, e.g. "
+                    + "http://otel-collector:4318"
+            )
+        }
+        if !endpoint.hasSuffix("/v1/traces") {
+            endpoint += endpoint.hasSuffix("/") ? "v1/traces" : "/v1/traces"
+        }
+        var otel = OTel.Configuration.default
+        otel.serviceName = config.tracingServiceName
+        otel.resourceAttributes = [
+            "service.version": config.tracingServiceVersion, "deployment.environment": config.tracingEnvironment,
+        ]
+        otel.diagnosticLogger = .custom(logger)
+        otel.logs.enabled = false
+        otel.metrics.enabled = false
+        otel.traces.enabled = true
+        otel.traces.exporter = .otlp
+        otel.traces.otlpExporter.endpoint = endpoint
+        otel.traces.otlpExporter.protocol = .httpProtobuf
+        otel.traces.batchSpanProcessor.scheduleDelay = .milliseconds(500)
+        otel.traces.sampler = .parentBasedTraceIDRatio(ratio: config.tracingSampleRate) ?? .parentBasedAlwaysOff
+        do {
+            return try OTel.bootstrap(configuration: otel, environment: [:])
+        } catch {
+            throw CommandFailure.failed("Error: tracing: \(error)")
+        }
     }
 
     private func makeLogger(_ config: TalosConfig) -> Logger {

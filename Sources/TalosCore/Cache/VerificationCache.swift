@@ -187,11 +187,16 @@ public final class VerificationCache: InvalidationSink {
         state.free.append(slot)
     }
 
-    /// The record's size as stored plus a fixed overhead for the node, the index entry and the strings' headers.
+    /// The memory an entry costs, approximately and on the high side (calibrated with `talos-cache-bench`): the node,
+    /// its index slot and the record's fixed fields, plus every heap string with its allocation header; the identity
+    /// string lives twice (index key and node).
     static func approximateBytes(_ key: APIKey) -> Int {
-        let row = KeyRow(key)
-        return 320 + row.nid.utf8.count + row.keyID.utf8.count * 2 + row.name.utf8.count + row.actorID.utf8.count
-            + row.scopes.utf8.count + row.metadata.utf8.count + row.allowedCIDRs.utf8.count
-            + (row.revocationDescription?.utf8.count ?? 0) + (row.requestID?.utf8.count ?? 0)
+        func heap(_ text: String) -> Int { text.utf8.count > 15 ? text.utf8.count + 32 : 0 }
+        let identity = key.nid.utf8.count + 1 + key.keyID.utf8.count + 32
+        var bytes = 600 + 2 * identity + heap(key.nid) + heap(key.keyID) + heap(key.name) + heap(key.actorID)
+        bytes += key.scopes.reduce(32) { $0 + 16 + heap($1) } + key.allowedCIDRs.reduce(32) { $0 + 16 + heap($1) }
+        bytes += 2 * JSONValue.object(key.metadata).compactString.utf8.count + 32 * key.metadata.count
+        bytes += heap(key.revocationDescription ?? "") + heap(key.requestID ?? "")
+        return bytes
     }
 }

@@ -123,9 +123,10 @@ extension TalosConfig {
         config.logLevel = try reader.string("log.level") ?? "info"
         config.logFormat = try reader.string("log.format") ?? "json"
         config.tracingEnabled = try reader.bool("tracing.enabled") ?? false
-        for key in ["service_name", "service_version", "environment", "exporter"] {
-            _ = try reader.string("tracing.\(key)")
-        }
+        _ = try reader.string("tracing.exporter")
+        config.tracingServiceName = try reader.string("tracing.service_name") ?? config.tracingServiceName
+        config.tracingServiceVersion = try reader.string("tracing.service_version") ?? config.tracingServiceVersion
+        config.tracingEnvironment = try reader.string("tracing.environment") ?? config.tracingEnvironment
         config.tracingEndpoint = try reader.string("tracing.endpoint")
         if config.tracingEnabled, config.tracingEndpoint?.isEmpty ?? true {
             throw ConfigError("tracing.endpoint: required when tracing.enabled is true")

@@ -85,6 +85,10 @@ public struct TalosConfig: Sendable, Hashable {
     public var tracingEnabled = false
     public var tracingEndpoint: String?
     public var tracingSampleRate = 0.001
+    /// `tracing.service_name`, `.service_version`, `.environment`: the resource of every exported span.
+    public var tracingServiceName = "talos"
+    public var tracingServiceVersion = "0.0.0"
+    public var tracingEnvironment = "development"
 
     public var hmacSecret: String?
     public var retiredHMACSecrets: [ExpiringValue] = []

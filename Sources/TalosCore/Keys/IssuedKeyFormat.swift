@@ -44,15 +44,18 @@ public enum IssuedKeyFormat {
 
     /// Splits a credential from the right as §4.2 prescribes; `nil` when it is not v1-shaped.
     public static func parse(_ credential: String) -> IssuedKeyParts? {
+        // Byte-wise on the UTF-8 view: the separators are ASCII, and Character-wise scanning (grapheme breaking)
+        // showed up in the verify profile.
         let text = Substring(credential)
-        guard let lastSeparator = text.lastIndex(of: "_") else { return nil }
-        let checksum = text[text.index(after: lastSeparator)...]
+        let underscore = UInt8(ascii: "_")
+        guard let lastSeparator = text.utf8.lastIndex(of: underscore) else { return nil }
+        let checksum = text[text.utf8.index(after: lastSeparator)...]
         let rest = text[..<lastSeparator]
-        guard let secondSeparator = rest.lastIndex(of: "_") else { return nil }
-        let identifier = rest[rest.index(after: secondSeparator)...]
+        guard let secondSeparator = rest.utf8.lastIndex(of: underscore) else { return nil }
+        let identifier = rest[rest.utf8.index(after: secondSeparator)...]
         let head = rest[..<secondSeparator]
-        guard head.hasSuffix("_v1") else { return nil }
-        let prefix = head.dropLast(3)
+        guard head.utf8.count >= 3, head.utf8.suffix(3).elementsEqual("_v1".utf8) else { return nil }
+        let prefix = head[..<head.utf8.index(head.utf8.endIndex, offsetBy: -3)]
         guard isValidPrefix(prefix), Base58.isValid(identifier), Base58.isValid(checksum) else { return nil }
         return IssuedKeyParts(prefix: prefix, identifier: identifier, checksum: checksum)
     }

@@ -40,6 +40,19 @@ extension KeyService {
     /// Imports one key (spec §3.7): validate → route → idempotency → quota → insert.
     /// - Returns: the stored key; an idempotent replay returns the existing one.
     public func importKey(_ request: ImportKeyRequest, nid: String) async throws -> APIKey {
+        do {
+            return try await importKeyUnaudited(request, nid: nid)
+        } catch let error as TalosError {
+            // The reason only: never the raw key.
+            logger.info(
+                "audit",
+                metadata: ["event": "imported_api_key.import_failed", "reason": "\(error.reason.name)"]
+            )
+            throw error
+        }
+    }
+
+    private func importKeyUnaudited(_ request: ImportKeyRequest, nid: String) async throws -> APIKey {
         let settings = settings.current(nid)
         let now = clock.now()
         let key = try prepareImport(request, nid: nid, settings: settings, now: now)
@@ -134,6 +147,12 @@ extension KeyService {
             failures: Dictionary(failures.map { ($0.rawValue, 1) }, uniquingKeysWith: +)
         )
         if !inserted.isEmpty { TalosMetrics.keysCreated(.imported, count: inserted.count) }
+        if !failures.isEmpty {
+            logger.info(
+                "audit",
+                metadata: ["event": "imported_api_key.import_failed", "count": "\(failures.count)"]
+            )
+        }
         if failures.count == final.count { throw Self.batchFailure(failures) }
         logger.info("audit", metadata: ["event": "imported_api_key.batch_created", "count": "\(inserted.count)"])
         return final

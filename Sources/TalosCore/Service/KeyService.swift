@@ -1,4 +1,5 @@
 public import Logging
+import Tracing
 
 /// The outcome of issuing a key.
 public struct IssueResult: Sendable {
@@ -471,7 +472,7 @@ public struct KeyService: Sendable {
 
     func withStorage<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await withSpan("db.query", ofKind: .client) { _ in try await body() }
         } catch let error as StorageError {
             if error.isUnavailable {
                 logger.error("database unavailable", metadata: ["error": "\(error.detail)"])

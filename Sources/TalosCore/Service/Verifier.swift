@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// The result of the cheap, database-free part of authenticating a credential (spec §5.2 steps 1–3, §5.3 hash).
 enum Authentication: Sendable {
@@ -155,6 +156,8 @@ public struct Verifier: Sendable {
     let lastUsed: LastUsedTracker?
     let cache: VerificationCache?
     let limiter: (any RateLimiter)?
+    /// Verification-failure audit entries, 10 per tenant per minute (spec §11.2).
+    let failureAudits = AuditLimiter(perMinute: 10)
 
     /// - Parameters:
     ///   - lastUsed: records successful verifications of API keys (spec §5.8); `nil` records nothing.
@@ -183,12 +186,31 @@ public struct Verifier: Sendable {
         guard let credential = item.credential, !credential.isEmpty else {
             throw TalosError(.credentialRequired, "A credential is required.")
         }
-        return try await verifyBatch([item], context: context)[0]
+        return try await withSpan("verifier.VerifyAPIKey") { span in
+            let result = try await verifyBatch([item], context: context, isDerivation: false)[0]
+            span.attributes["nid"] = context.nid
+            span.attributes["cache_hit"] = result.cache == .hit
+            if !context.cache.read { span.attributes["cache_bypass"] = "no-cache" }
+            if let key = result.key {
+                span.attributes["key_id"] = key.keyID
+                span.attributes["credential_type"] = key.kind.rawValue
+                span.attributes["found_in_db"] = result.cache != .hit
+            } else if let credential = result.credential {
+                span.attributes["key_id"] = credential.keyID
+            }
+            if let code = result.errorCode { span.attributes["error_code"] = code.wireName }
+            if result.errorCode == .ipNotAllowed { span.attributes["ip_rejected"] = true }
+            return result
+        }
     }
 
     /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15).
     public func verifyBatch(_ items: [VerificationItem], context: VerificationContext) async throws -> [Verification] {
-        try await verifyBatch(items, context: context, isDerivation: false)
+        try await withSpan("verifier.BatchVerifyAPIKeys") { span in
+            span.attributes["batch_size"] = items.count
+            span.attributes["nid"] = context.nid
+            return try await verifyBatch(items, context: context, isDerivation: false)
+        }
     }
 
     /// The pipeline; a derivation's parent check (`isDerivation`) is neither rate limited nor counted as a
@@ -280,6 +302,16 @@ public struct Verifier: Sendable {
         let elapsed = ContinuousClock.now - started
         for (index, result) in final.enumerated() where !isDerivation {
             TalosMetrics.verification(credentialType: types[index], result: result, duration: elapsed)
+            if let code = result.errorCode, failureAudits.allow(nid: context.nid, at: now) {
+                // The credential type and the outcome only: never the credential.
+                logger.info(
+                    "audit",
+                    metadata: [
+                        "event": "verification.failed", "nid": "\(context.nid)", "credential_type": "\(types[index])",
+                        "error_code": "\(code.wireName)",
+                    ]
+                )
+            }
         }
         return final
     }

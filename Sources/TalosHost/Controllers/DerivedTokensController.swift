@@ -8,7 +8,7 @@ struct DerivedTokensController: APIController {
 
     var routes: [Route] {
         [
-            .plain(.post, "/v2alpha1/admin/apiKeys:derive", .admin, derive),
+            .plain(.post, "/v2alpha1/admin/apiKeys:derive", .admin, derive).traced("service.DeriveToken"),
             .plain(.get, "/v2alpha1/admin/derivedKeys/jwks.json", .always, jwks),
             .plain(.get, "/v2alpha1/derivedKeys/jwks.json", .always, jwks),
         ]

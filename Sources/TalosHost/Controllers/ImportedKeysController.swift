@@ -10,14 +10,19 @@ struct ImportedKeysController: APIController {
         let keys = StoredKeyEndpoints(kind: .imported, service: service, clock: clock)
         let base = "/v2alpha1/admin/importedApiKeys"
         return [
-            .plain(.post, base, .admin, importKey),
-            .plain(.post, "\(base):batchCreate", .admin, limit: Route.sixteenMiB, batchImport),
-            .plain(.post, "\(base):batchImport", .admin, limit: Route.sixteenMiB, batchImport),
-            .plain(.get, base, .admin, keys.list),
-            .keyed(.get, "\(base)/{key_id}", .admin, keys.get),
-            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update),
-            .keyed(.delete, "\(base)/{key_id}", .admin, delete),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.imported, $0, keyID: $1) },
+            .plain(.post, base, .admin, importKey).traced("service.ImportAPIKey"),
+            .plain(.post, "\(base):batchCreate", .admin, limit: Route.sixteenMiB, batchImport).traced(
+                "service.BatchImportAPIKeys"
+            ),
+            .plain(.post, "\(base):batchImport", .admin, limit: Route.sixteenMiB, batchImport).traced(
+                "service.BatchImportAPIKeys"
+            ),
+            .plain(.get, base, .admin, keys.list).traced("service.ListImportedAPIKeys"),
+            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetImportedAPIKey"),
+            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateImportedAPIKey"),
+            .keyed(.delete, "\(base)/{key_id}", .admin, delete).traced("service.DeleteImportedAPIKey"),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.imported, $0, keyID: $1) }
+                .traced("service.RevokeImportedAPIKey"),
         ]
     }
 

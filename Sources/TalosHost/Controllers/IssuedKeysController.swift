@@ -10,12 +10,13 @@ struct IssuedKeysController: APIController {
         let keys = StoredKeyEndpoints(kind: .issued, service: service, clock: clock)
         let base = "/v2alpha1/admin/issuedApiKeys"
         return [
-            .plain(.post, base, .admin, issue),
-            .plain(.get, base, .admin, keys.list),
-            .keyed(.get, "\(base)/{key_id}", .admin, keys.get),
-            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update),
-            .keyed(.post, "\(base)/{key_id}:rotate", .admin, rotate),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.issued, $0, keyID: $1) },
+            .plain(.post, base, .admin, issue).traced("service.IssueApiKey"),
+            .plain(.get, base, .admin, keys.list).traced("service.ListIssuedAPIKeys"),
+            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetIssuedAPIKey"),
+            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateIssuedAPIKey"),
+            .keyed(.post, "\(base)/{key_id}:rotate", .admin, rotate).traced("service.RotateIssuedApiKey"),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.issued, $0, keyID: $1) }
+                .traced("service.RevokeIssuedAPIKey"),
         ]
     }
 

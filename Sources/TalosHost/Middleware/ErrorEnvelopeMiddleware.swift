@@ -18,6 +18,16 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as TalosError {
+            if error.reason.status.isServerError {
+                // Errors ≥ 500 log their cause (spec §11.2); messages never carry secrets.
+                logger.error(
+                    "request failed",
+                    metadata: [
+                        "request_id": "\(context.requestID)", "reason": "\(error.reason.name)",
+                        "error": "\(error.message)",
+                    ]
+                )
+            }
             return Self.response(error, requestID: context.requestID)
         } catch let error as RoutingFailure {
             var response = Self.response(error.error, requestID: context.requestID, httpOverride: error.httpOverride)
