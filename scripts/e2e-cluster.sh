@@ -93,6 +93,46 @@ time.sleep(1.0)
 j2, _ = verify(b, secret2)
 print(f"listen_drop served_revoked={served_revoked} outcomes={'/'.join(f'{k}:{v}' for k, v in sorted(outcomes.items()))} cache_after_return={cache2} revoked_after_return_refused={not j2['is_valid']}")
 
+# 2b. The revocation feed (spec §15.14): subscribed on B, a revocation on A arrives within 1 s; updates do not.
+import socket, threading
+def sse(port, last_event_id=None, seconds=3.0):
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(0.2)
+    extra = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id else ""
+    s.sendall(f"GET /v2alpha1/admin/revocations:watch HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
+    return s
+def read_events(s, until):
+    data, events = b"", []
+    while time.monotonic() < until:
+        try:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+        except socket.timeout:
+            pass
+        for block in data.split(b"\n\n"):
+            if b"event: revoked" in block and block not in [e[0] for e in events]:
+                events.append((block, time.monotonic()))
+    return data, events
+sub = sse(port_b)
+time.sleep(0.3)
+kf, sf = issue(a)
+ku, su = issue(a)
+call(a, "PATCH", f"/v2alpha1/admin/issuedApiKeys/{ku}", {"name": "renamed"})
+call(a, "POST", f"/v2alpha1/admin/apiKeys/{kf}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+revoked_at = time.monotonic()
+data, events = read_events(sub, time.monotonic() + 2)
+mine = [(b, t) for b, t in events if kf.encode() in b]
+delay = (mine[0][1] - revoked_at) if mine else 99
+updated_announced = any(ku.encode() in b for b, _ in events)
+last_id = next((line.split(b": ", 1)[1].decode() for b, _ in mine for line in b.split(b"\n") if line.startswith(b"id: ")), None)
+print(f"feed revoked_on_b={bool(mine)} delay_ms={delay*1000:.1f} update_announced={updated_announced} sse={b'text/event-stream' in data}")
+# Resume after the last id: nothing missed; an unknown id: reset.
+call(a, "POST", f"/v2alpha1/admin/apiKeys/{ku}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+time.sleep(0.5)
+resumed, _ = read_events(sse(port_b, last_id), time.monotonic() + 1)
+unknown, _ = read_events(sse(port_b, "12345"), time.monotonic() + 1)
+print(f"feed resume_replays={ku.encode() in resumed and kf.encode() not in resumed} unknown_resets={b'event: reset' in unknown}")
+
 # 3. Cluster-wide quota: 50 per 10 s, 200 verifies over both replicas in one window.
 key_id, secret = issue(a, {"rate_limit_policy": {"quota": "50", "window": "10s"}})
 while (time.time() % 10) > 4: time.sleep(0.05)
@@ -109,6 +149,8 @@ check "revocation on A refused by B within 1 s (max ${max} ms over 100)" python3
 check "no revoked key served after the LISTEN connections were killed" grep -q 'served_revoked=0 ' "$work/cluster.txt"
 check "the feed returns: B caches again and honours the next revocation" grep -q 'cache_after_return=HIT revoked_after_return_refused=True' "$work/cluster.txt"
 check "quota 50 per 10 s holds across replicas: exactly 50 of 200 valid" grep -q 'rate_limit valid=50 of=200' "$work/cluster.txt"
+check "the revocation feed: a revocation on A reaches a subscriber of B within 1 s" grep -qE 'feed revoked_on_b=True delay_ms=[0-9]{1,3}\.[0-9] update_announced=False sse=True' "$work/cluster.txt"
+check "the revocation feed resumes with Last-Event-ID and resets on an unknown id" grep -q 'feed resume_replays=True unknown_resets=True' "$work/cluster.txt"
 check "the lost feed is logged" grep -q 'invalidation feed lost' "$work/b.log"
 check "no 500 in any log" bash -c "! grep -h '\"status\":\"500\"' '$work'/*.log"
 echo "e2e-cluster: $passed passed, $failed failed"

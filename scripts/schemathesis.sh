@@ -117,6 +117,11 @@ values = ["https://api.example.com", "urn:talos:test", "svc-a", "Überweisung-AP
 [phases.stateful.inference]
 algorithms = []
 
+# The revocation feed is a stream that stays open; its contract is tested by the end-to-end scripts instead.
+[[operations]]
+include-operation-id = ["watchRevocations"]
+enabled = false
+
 [[operations]]
 include-operation-id = ["updateIssuedApiKey", "updateImportedApiKey", "deriveToken"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]

@@ -86,6 +86,8 @@ enum APIReply: Sendable {
     case json(JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:])
     /// A JSON document already serialized.
     case document([UInt8])
+    /// A streamed body (Server-Sent Events).
+    case stream(ResponseBody, headers: HTTPFields)
     case noContent
 
     /// The HTTP response.
@@ -93,6 +95,8 @@ enum APIReply: Sendable {
         switch self {
         case .noContent:
             return Response(status: .noContent)
+        case .stream(let body, let headers):
+            return Response(status: .ok, headers: headers, body: body)
         case .document(let bytes):
             return Response(
                 status: .ok,

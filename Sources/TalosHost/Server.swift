@@ -39,13 +39,18 @@ public func buildApplication(
         )
         : nil
     let limiter = try rateLimiter(config: config, handle: handle)
+    // The revocation feed (spec §15.14) hears what the cache hears: the cluster channel where there is one, this
+    // node's own changes otherwise.
+    let revocations = RevocationFeed(storage: handle.storage, clock: clock)
+    var localSinks: [any InvalidationSink] = cache.map { [$0] } ?? []
+    if handle.invalidationFeed == nil { localSinks.append(revocations) }
     let service = KeyService(
         storage: handle.storage,
         crypto: crypto,
         settings: settings,
         clock: clock,
         logger: logger,
-        invalidations: cache.map { [$0] } ?? []
+        invalidations: localSinks
     )
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))
@@ -64,7 +69,8 @@ public func buildApplication(
                 clock: clock,
                 selfRevokeLimiter: selfRevokeLimiter,
                 openAPIDocument: OpenAPIDocument.serialized(for: mode),
-                invalidationFeedUp: feedUp(cache, handle)
+                invalidationFeedUp: feedUp(cache, handle),
+                revocations: revocations
             ),
             mode: mode
         ),
@@ -106,7 +112,11 @@ public func buildApplication(
     services += handle.services
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
     services.append(lastUsed)
-    if let cache, let feed = handle.invalidationFeed { services.append(feed.listener(delivering: cache)) }
+    services.append(revocations)
+    if let feed = handle.invalidationFeed {
+        let sinks: [any InvalidationSink] = [revocations] + (cache.map { [$0] } ?? [])
+        services.append(feed.listener(delivering: InvalidationFanOut(sinks)))
+    }
     if let metrics {
         TalosMetrics.buildInfo()
         let health = HealthController(
@@ -177,7 +187,8 @@ func apiControllers(
     clock: any WallClock,
     selfRevokeLimiter: TokenBuckets,
     openAPIDocument: [UInt8],
-    invalidationFeedUp: @escaping @Sendable () -> Bool = { true }
+    invalidationFeedUp: @escaping @Sendable () -> Bool = { true },
+    revocations: RevocationFeed
 ) -> [Route] {
     let controllers: [any APIController] = [
         HealthController(storage: storage, openAPIDocument: openAPIDocument, invalidationFeedUp: invalidationFeedUp),
@@ -186,6 +197,7 @@ func apiControllers(
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),
         VerificationController(verifier: verifier, clock: clock),
         DerivedTokensController(service: service, verifier: verifier),
+        RevocationFeedController(feed: revocations),
     ]
     return controllers.flatMap(\.routes)
 }

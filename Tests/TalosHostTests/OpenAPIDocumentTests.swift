@@ -28,7 +28,8 @@ import Testing
             storage: handle.storage,
             clock: ManualClock(),
             selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()),
-            openAPIDocument: []
+            openAPIDocument: [],
+            revocations: RevocationFeed(storage: handle.storage, clock: ManualClock())
         )
         defer { Task { await handle.shutdown() } }
         return routes.map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }

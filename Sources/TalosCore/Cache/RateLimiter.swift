@@ -41,8 +41,10 @@ public final class MemoryRateLimiter: RateLimiter {
 
     private let state = Mutex(State())
 
+    /// Starts with no counters.
     public init() {}
 
+    /// Counts under a lock in this process and never throws; ended windows' counters are swept at most every 10 s.
     public func increment(
         nid: String,
         keyID: String,

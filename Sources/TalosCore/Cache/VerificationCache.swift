@@ -144,11 +144,13 @@ public final class VerificationCache: InvalidationSink {
         }
     }
 
+    /// Makes the cache unavailable (no reads, no writes; verification reports `SKIP`) and drops every entry.
     public func feedLost() {
         state.withLock { $0.available = false }
         clear()
     }
 
+    /// Drops every entry (refusing writes of reads that started before now), then makes the cache available again.
     public func feedRestored() {
         clear()
         state.withLock { $0.available = true }

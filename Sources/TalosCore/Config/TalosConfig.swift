@@ -1,8 +1,11 @@
 /// A string that may stop being honoured at `expiresAt` (retired secrets and issuers, spec §5.5).
 public struct ExpiringValue: Sendable, Hashable {
+    /// The retired string itself (an issuer or an HMAC secret).
     public let value: String
+    /// From this instant on the value is no longer honoured; `nil` = honoured until removed from the configuration.
     public let expiresAt: Timestamp?
 
+    /// An entry honoured until `expiresAt`, or for as long as it is configured when that is `nil`.
     public init(value: String, expiresAt: Timestamp? = nil) {
         self.value = value
         self.expiresAt = expiresAt
@@ -22,6 +25,7 @@ public struct NetworkConfig: Sendable, Hashable {
     /// `rate_limit.enabled` and `quota.*`.
     public let configPath: String
 
+    /// Stores the fields as given; `TalosConfig.load` is what requires all three and a lowercase UUID `id`.
     public init(hostname: String, id: String, configPath: String) {
         self.hostname = hostname
         self.id = id
@@ -31,12 +35,19 @@ public struct NetworkConfig: Sendable, Hashable {
 
 /// The validated configuration of a Talos process (spec §9).
 public struct TalosConfig: Sendable, Hashable {
+    /// `serve.http.host`: the address the API listener binds; default `0.0.0.0` (every interface).
     public var httpHost = "0.0.0.0"
     /// `nil` when not configured (the mode picks 4420 or 4421).
     public var httpPort: Int?
+    /// `serve.http.client_ip_source`: the header that names the client IP; unspecified (also the fallback for an
+    /// unknown value, with a warning) means the TCP peer. Hot-reloadable.
     public var clientIPSource: ClientIPSource = .unspecified
+    /// `serve.http.trust_forwarded_host`: select the tenant by `X-Forwarded-Host` instead of `Host` when present.
     public var trustForwardedHost = false
+    /// `serve.http.request_log.exclude_health_endpoints`: leave `/health*` and `/version` out of the request log.
     public var excludeHealthFromRequestLog = false
+    /// `serve.http.cors.enabled`: loaded and validated with the other `serve.http.cors.*` keys; nothing in this build
+    /// reads it.
     public var corsEnabled = false
     /// Proxies whose client-IP headers are believed (spec §15.2); empty = believe the nearest hop.
     public var trustedProxies: [CIDR] = []
@@ -50,52 +61,104 @@ public struct TalosConfig: Sendable, Hashable {
     public var publicRateLimitPerSecond = 20.0
     /// Token bucket size for self-revoke per client IP (spec §15.5); 0 disables the limit.
     public var publicRateLimitBurst = 40
+    /// `serve.metrics.host`: the address the metrics listener binds; default `0.0.0.0`.
     public var metricsHost = "0.0.0.0"
+    /// `serve.metrics.port`; `nil` when not configured (the mode picks 4422 or 4423).
     public var metricsPort: Int?
 
+    /// `credentials.issuer`: the issuer of derived tokens and of verification results; `nil` until set, and
+    /// `validateForServing()` requires it.
     public var issuer: String?
+    /// `credentials.issuer_retired`: issuers still accepted in derived tokens, each until its `expires_at` (spec §5.5).
     public var retiredIssuers: [ExpiringValue] = []
+    /// `credentials.clock_skew`: the tolerance on key creation times and token `exp`/`nbf`; 0…10m, default 5m.
     public var clockSkew: Duration = .seconds(5 * 60)
+    /// `credentials.api_keys.default_ttl`: the lifetime of a key issued without a TTL; `nil` (unset or 0) = no
+    /// expiry. Never above `maxTTL`.
     public var defaultTTL: Duration?
+    /// `credentials.api_keys.max_ttl`: the longest lifetime a key may have; an issued key whose embedded creation time
+    /// is older than this plus `clockSkew` is rejected. At least 1s, default 8760h.
     public var maxTTL: Duration = .seconds(8760 * 3600)
+    /// `credentials.api_keys.prefix.current`: the prefix of newly issued SECRET keys; `^[a-zA-Z0-9_]{1,16}$`,
+    /// default `ory_ak`.
     public var prefix = "ory_ak"
+    /// `credentials.api_keys.prefix.retired`: prefixes still accepted on verification but never issued (spec §5.5).
     public var retiredPrefixes: [String] = []
+    /// `credentials.api_keys.prefix.public_current`: the prefix of newly issued PUBLIC keys; `nil` = issuing or
+    /// rotating to a PUBLIC key fails with `PUBLIC_PREFIX_NOT_CONFIGURED`.
     public var publicPrefix: String?
+    /// `credentials.api_keys.prefix.public_retired`: public prefixes still accepted on verification but never issued.
     public var retiredPublicPrefixes: [String] = []
+    /// `credentials.derived_tokens.default_ttl`: the lifetime of a derived token whose request names none; at least
+    /// 1s, default 1h.
     public var derivedDefaultTTL: Duration = .seconds(3600)
+    /// `credentials.derived_tokens.jwt.signing_key_id`: the `kid` that signs new JWTs; `""` = the first `"use":"sig"`
+    /// key, else the first key with a private part.
     public var signingKeyID = ""
+    /// `credentials.derived_tokens.jwt.signing_keys.urls`: the JWK sets holding the signing keys, each a `base64://`
+    /// URL (other schemes are rejected at load).
     public var signingKeyURLs: [String] = []
+    /// `credentials.derived_tokens.macaroon.prefix.current`: the prefix of new macaroons; `^[a-zA-Z0-9_]{1,8}$`,
+    /// default `mc`.
     public var macaroonPrefix = "mc"
+    /// `credentials.derived_tokens.macaroon.prefix.retired`: macaroon prefixes still routed and accepted, never minted.
     public var retiredMacaroonPrefixes: [String] = []
 
+    /// `db.dsn`: the database to open, `sqlite://`/`sqlite3://` or `postgres://`/`postgresql://`; never empty. Pool
+    /// parameters in the query string are consumed before connecting (spec §9.2).
     public var databaseDSN = "sqlite://./talos.db"
+    /// `cache.type`: `memory` builds the verification cache, `noop` builds none; `redis` is rejected at load.
     public var cacheType = "noop"
+    /// `cache.enabled`: whether verification uses the cache, which also needs `cache.type = memory`. Hot-reloadable.
     public var cacheEnabled = false
+    /// `cache.ttl`: how long a cached key record may answer; zero or negative = nothing is cached. Default 5m.
     public var cacheTTL: Duration = .seconds(5 * 60)
+    /// `cache.memory.max_size`: the cache's approximate bound in bytes; 1 MiB…10 GiB, default 100 MiB.
     public var cacheMaxSize: Int64 = 104_857_600
+    /// `rate_limit.enabled`: whether keys' `rate_limit_policy` is enforced on verification (spec §5.7). Hot-reloadable.
     public var rateLimitEnabled = false
     /// `memory` (per process) or `postgres` (cluster-wide, spec §15.9).
     public var rateLimitBackend = "memory"
+    /// `last_used.queue_size`: how many uses may wait for a flush; a use arriving at a full buffer is dropped
+    /// (spec §5.8). 256…1000000.
     public var lastUsedQueueSize = 10_000
+    /// `last_used.flush_size`: this many pending uses trigger a flush before the interval ends; 1…10000.
     public var lastUsedFlushSize = 100
+    /// `last_used.flush_interval`: the longest a published use waits before it is written; greater than 0.
     public var lastUsedFlushInterval: Duration = .seconds(30)
+    /// `last_used.num_workers`: validated (1…64) but unused; a single batched writer flushes (see `LastUsedTracker`).
     public var lastUsedWorkers = 4
+    /// `log.level`: `debug`, `info`, `warn` or `error`.
     public var logLevel = "info"
+    /// `log.format`: `json` or `text`.
     public var logFormat = "json"
+    /// `tracing.enabled`: export spans; a non-empty `tracingEndpoint` is then required.
     public var tracingEnabled = false
+    /// `tracing.endpoint`: the collector; this build exports OTLP/HTTP only (`http(s)://…`), and a bare `host:port`
+    /// (OTLP/gRPC) fails at startup.
     public var tracingEndpoint: String?
+    /// `tracing.sample_rate`: the fraction of traces sampled, 0.0–1.0.
     public var tracingSampleRate = 0.001
     /// `tracing.service_name`, `.service_version`, `.environment`: the resource of every exported span.
     public var tracingServiceName = "talos"
+    /// `tracing.service_version`: part of every exported span's resource (see `tracingServiceName`).
     public var tracingServiceVersion = "0.0.0"
+    /// `tracing.environment`: part of every exported span's resource (see `tracingServiceName`).
     public var tracingEnvironment = "development"
 
+    /// `secrets.hmac.current`: signs every new checksum, page token and macaroon (spec §4.6); at least 32
+    /// characters. `nil` until set, and `validateForServing()` requires it.
     public var hmacSecret: String?
+    /// `secrets.hmac.retired`: secrets that still verify checksums and decrypt page tokens, each until its
+    /// `expires_at` (spec §5.5); each at least 32 characters.
     public var retiredHMACSecrets: [ExpiringValue] = []
     /// `nil` or 0 = unlimited.
     public var quotaMaxKeys: Int64?
+    /// `multitenancy.enabled`: select the tenant by `Host` among `networks`; off, every request is the nil network.
     public var multitenancyEnabled = false
+    /// `multitenancy.networks`: the tenants; serving with multi-tenancy enabled requires at least one.
     public var networks: [NetworkConfig] = []
+    /// `crypto.backend`: the name of the registered crypto provider, `openssl` or `libsodium` (spec §4.7).
     public var cryptoBackend = "openssl"
     /// The effective value of every key the file or the environment set, as loaded; networks overlay their own
     /// files on these (spec §9.2 multi-tenancy).
@@ -108,6 +171,7 @@ public struct TalosConfig: Sendable, Hashable {
 extension TalosConfig {
     /// What a load found besides the configuration itself.
     public struct LoadResult: Sendable {
+        /// The loaded configuration, validated, with `sourceValues` set to `values`.
         public let config: TalosConfig
         /// `TALOS_*` variables that name no known key (ignored, spec §9.1); the caller logs them.
         public let ignoredEnvironment: [String]

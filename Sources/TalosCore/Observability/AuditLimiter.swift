@@ -6,6 +6,7 @@ public final class AuditLimiter: Sendable {
     private let perMinute: Int
     private let windows = Mutex<[String: (minute: Int64, count: Int)]>([:])
 
+    /// Allows `perMinute` entries per tenant in each clock minute (fixed windows); the default is spec §11.2's 10.
     public init(perMinute: Int = 10) { self.perMinute = perMinute }
 
     /// Whether one more entry for `nid` may be written at `now`.

@@ -3,6 +3,7 @@ import Tracing
 
 /// The outcome of issuing a key.
 public struct IssueResult: Sendable {
+    /// The stored key; on an idempotent replay, the key the first request with that `request_id` created.
     public let key: APIKey
     /// The secret, shown once; `nil` for an idempotent replay.
     public let secret: String?
@@ -10,13 +11,18 @@ public struct IssueResult: Sendable {
 
 /// The outcome of a rotation.
 public struct RotateResult: Sendable {
+    /// The replacement: a new id and creation time, the old key's attributes with the request's overrides, never
+    /// used.
     public let key: APIKey
+    /// The replacement's secret, shown once.
     public let secret: String
+    /// The rotated key as stored by the rotation: revoked with reason `SUPERSEDED`.
     public let oldKey: APIKey
 }
 
 /// One page of keys.
 public struct KeyPage: Sendable {
+    /// The matching keys after the page token's position, at most the effective page size (spec §7).
     public let keys: [APIKey]
     /// `""` on the last page.
     public let nextPageToken: String

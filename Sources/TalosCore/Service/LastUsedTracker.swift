@@ -27,6 +27,8 @@ public final class LastUsedTracker: Service {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
+    /// Takes the buffer size, flush size and flush interval from `config`'s `last_used.*`; nothing is written until
+    /// `run()`.
     public init(storage: any KeyStorage, config: TalosConfig, logger: Logger) {
         self.storage = storage
         self.capacity = config.lastUsedQueueSize

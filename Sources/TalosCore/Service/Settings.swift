@@ -2,22 +2,34 @@ import Synchronization
 
 /// The hot-reloadable part of the configuration (spec §9.1), prepared for the request path.
 public struct CredentialSettings: Sendable {
+    /// `credentials.issuer`; `""` when the configuration has none.
     public let issuer: String
+    /// The current and retired HMAC secrets (`secrets.hmac.*`) with the page-token and macaroon keys derived from
+    /// them.
     public let keyring: Keyring
+    /// `credentials.clock_skew`: the tolerance on key creation times and token `exp`/`nbf`.
     public let clockSkew: Duration
+    /// `credentials.api_keys.default_ttl`; `nil` = keys issued without a TTL never expire.
     public let defaultTTL: Duration?
+    /// `credentials.api_keys.max_ttl`: the longest key lifetime, and the oldest an issued key's creation time may be.
     public let maxTTL: Duration
+    /// The prefix new SECRET keys are issued with.
     public let prefix: String
+    /// The prefix new PUBLIC keys are issued with; `nil` = PUBLIC keys cannot be issued.
     public let publicPrefix: String?
     /// Every prefix a valid issued key may carry: current, public current, retired and public retired.
     public let allowedPrefixes: Set<String>
     /// Current and retired macaroon prefixes, for routing (spec §4.4).
     public let macaroonPrefixes: [String]
+    /// `quota.api_keys_max` (spec §8.2); `nil` or 0 = unlimited.
     public let quotaMaxKeys: Int64?
     /// Issuers still honoured in derived tokens besides `issuer`.
     public let retiredIssuers: [ExpiringValue]
+    /// The lifetime of a derived token whose request names none.
     public let derivedDefaultTTL: Duration
+    /// The prefix new macaroons are minted with.
     public let macaroonPrefix: String
+    /// The JWT signing keys of `credentials.derived_tokens.jwt.signing_keys.urls`, checked against the crypto backend.
     public let signingKeys: SigningKeyring
     /// `cache.enabled` (spec §5.9); the cache is used only when `cache.type` is `memory` as well.
     public let cacheEnabled: Bool
@@ -65,6 +77,7 @@ public struct TenantSettings: Sendable {
     /// By network id.
     public let networks: [String: CredentialSettings]
 
+    /// Settings given directly; a tenant missing from `networks` gets `base`.
     public init(base: CredentialSettings, networks: [String: CredentialSettings] = [:]) {
         self.base = base
         self.networks = networks
@@ -102,6 +115,7 @@ public struct TenantSettings: Sendable {
 public final class SettingsStore<Value: Sendable>: Sendable {
     private let storage: Mutex<Value>
 
+    /// Holds `settings` until the first `replace(with:)`.
     public init(_ settings: Value) { storage = Mutex(settings) }
 
     /// The settings in force now.

@@ -54,20 +54,31 @@ struct Authenticator: Sendable {
 
 /// What a successful verification reports (spec §3.14): the key's fields, or a derived token's claims.
 public struct VerifiedCredential: Sendable {
+    /// The key's id; for a derived token, the id of the key it was derived from.
     public let keyID: String
+    /// The key's actor; for a derived token without one, `""`.
     public let actorID: String
+    /// The scopes granted, as stored on the key or carried in the token.
     public let scopes: [String]
+    /// When the key or token expires; `nil` for a key without expiry.
     public let expireTime: Timestamp?
+    /// The key's metadata; for a derived token, its custom claims overlaid by its `meta` claim.
     public let metadata: JSONObject
+    /// The key's rate-limit policy; always `nil` for derived tokens.
     public let rateLimitPolicy: RateLimitPolicy?
+    /// The key's visibility; for a derived token, PUBLIC when its claim says `public`, otherwise SECRET.
     public let visibility: KeyVisibility
+    /// The tenant's current issuer for a key; a derived token's own `iss` (current or still-honoured retired).
     public let issuer: String
+    /// The derived token's audiences; always empty for issued and imported keys.
     public let audiences: [String]
 }
 
 /// The outcome of verifying one credential. Verification failures are results, not errors (spec §5).
 public struct Verification: Sendable {
+    /// `nil` exactly when the credential is valid; otherwise the reason reported (spec §5.4).
     public let errorCode: VerificationErrorCode?
+    /// Set exactly when `errorCode` is `nil` (a `RATE_LIMITED` result carries none).
     public let credential: VerifiedCredential?
     /// The stored key behind a valid issued or imported key (`nil` for derived tokens and failures).
     public let key: APIKey?
@@ -76,6 +87,7 @@ public struct Verification: Sendable {
     /// The rate limit applied, when enforcement is active for the key (spec §5.7); set on `RATE_LIMITED` too.
     public var rateLimit: RateLimitOutcome?
 
+    /// True exactly when there is no `errorCode`; `credential` is then set.
     public var isValid: Bool { errorCode == nil }
 
     static func failure(_ code: VerificationErrorCode) -> Verification {
@@ -92,6 +104,7 @@ public struct VerificationContext: Sendable {
     /// What the request's `Cache-Control` / `Pragma` allow (spec §5.9).
     public let cache: CacheDirectives
 
+    /// A context that reads and writes the cache unless `cache` says otherwise.
     public init(nid: String, clientIP: IPAddress?, cache: CacheDirectives = .default) {
         self.nid = nid
         self.clientIP = clientIP
@@ -102,12 +115,15 @@ public struct VerificationContext: Sendable {
 /// A request's cache directives (spec §5.9): `no-cache` or `Pragma: no-cache` skip the read but still write;
 /// `no-store` does neither.
 public struct CacheDirectives: Sendable, Hashable {
+    /// Whether a cached record may answer; false for `no-cache`, `Pragma: no-cache` and `no-store`.
     public var read: Bool
+    /// Whether a record read from the database may be cached; false only for `no-store`.
     public var write: Bool
 
     /// Read and write.
     public static let `default` = CacheDirectives(read: true, write: true)
 
+    /// Exactly the given permissions, whatever the request's headers.
     public init(read: Bool, write: Bool) {
         self.read = read
         self.write = write
@@ -137,8 +153,11 @@ public enum CacheOutcome: String, Sendable {
 public struct VerificationItem: Sendable {
     /// `nil` for a `null` batch item.
     public let credential: String?
+    /// Empty: the credential must carry no audience (keys never do). Otherwise only a derived token naming at least
+    /// one of them verifies (spec §13).
     public let expectedAudiences: [String]
 
+    /// An item expecting no audience unless `expectedAudiences` are given.
     public init(credential: String?, expectedAudiences: [String] = []) {
         self.credential = credential
         self.expectedAudiences = expectedAudiences

@@ -1,0 +1,57 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TalosCore
+
+/// `GET /v2alpha1/admin/revocations:watch` (spec §15.14): the tenant's revocations as Server-Sent Events, resumable
+/// with `Last-Event-ID`, with a `: keep-alive` comment every 15 s.
+struct RevocationFeedController: APIController {
+    let feed: RevocationFeed
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let keepAlive = Duration.seconds(15)
+
+    var routes: [Route] {
+        [.plain(.get, "/v2alpha1/admin/revocations:watch", .admin, watch)]
+    }
+
+    func watch(_ request: APIRequest) async throws -> APIReply {
+        // A Last-Event-ID that is not one of ours is unknown: the subscriber gets a reset.
+        let lastID = request.request.headers[Self.lastEventID].map { Int64($0.trimmingSpaces) ?? -1 }
+        let messages = feed.subscribe(nid: request.nid, lastEventID: lastID)
+        let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
+        output.yield(ByteBuffer(string: ": connected\n\n"))
+        // The events and the keep-alive ticks are merged into the one body; both end when the client goes away.
+        let forward = Task {
+            for await message in messages { output.yield(ByteBuffer(string: Self.encode(message))) }
+            output.finish()
+        }
+        let ticks = Task {
+            while (try? await Task.sleep(for: Self.keepAlive)) != nil {
+                output.yield(ByteBuffer(string: ": keep-alive\n\n"))
+            }
+        }
+        output.onTermination = { _ in
+            forward.cancel()
+            ticks.cancel()
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-store"
+        return .stream(ResponseBody(asyncSequence: body), headers: headers)
+    }
+
+    /// One SSE message; `data` carries no secret and no metadata.
+    static func encode(_ message: RevocationFeedMessage) -> String {
+        switch message {
+        case .reset:
+            return "event: reset\ndata: {}\n\n"
+        case .revoked(let event):
+            let data: JSONValue = [
+                "key_id": .string(event.keyID), "type": .string(event.kind.rawValue),
+                "time": .string(event.time.rfc3339),
+            ]
+            return "id: \(event.id)\nevent: revoked\ndata: \(data.compactString)\n\n"
+        }
+    }
+}
