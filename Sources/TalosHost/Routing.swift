@@ -44,6 +44,11 @@ struct PathPattern: Sendable {
         }
     }
 
+    /// Whether a capture carries a custom-method suffix (`{key_id}:rotate`).
+    var hasCustomMethod: Bool {
+        segments.contains { if case .capture(let suffix) = $0 { !suffix.isEmpty } else { false } }
+    }
+
     /// Whether a capture has a suffix: such routes are tried before bare captures.
     var specificity: Int { segments.reduce(0) { $0 + ($1 == .capture(suffix: "") ? 0 : 1) } }
 
@@ -56,11 +61,7 @@ struct PathPattern: Sendable {
             case .literal(let literal): guard literal == part else { return nil }
             case .capture(let suffix):
                 guard part.hasSuffix(suffix), part.utf8.count > suffix.utf8.count else { return nil }
-                let value = part.dropLast(suffix.count)
-                // Key ids (UUIDs, hex hashes) never hold ":", so `{key_id}` alone does not swallow `id:rotate`
-                // and another method on a custom-method path is 405, not a lookup of "id:rotate".
-                guard !value.contains(":") else { return nil }
-                captured = String(value)
+                captured = String(part.dropLast(suffix.count))
             }
         }
         return captured.map(PathMatch.keyed) ?? .plain
@@ -179,8 +180,16 @@ struct RouteTable: Sendable {
     func resolve(method: HTTPRequest.Method, path: String) -> Resolution {
         guard let segments = strictPathSegments(path) else { return .failure(.notFound) }
         var allowed: [HTTPRequest.Method] = []
+        // A path that names a custom method (`{key_id}:rotate`) is that method's path: another HTTP method on it is
+        // 405, never a bare `{key_id}` route looking up "id:rotate".
+        var customMethodMatched = false
         for route in routes {
             guard let match = route.pattern.match(segments) else { continue }
+            if route.pattern.hasCustomMethod {
+                customMethodMatched = true
+            } else if customMethodMatched, route.pattern.specificity < route.pattern.segments.count {
+                continue
+            }
             guard route.method == method else {
                 if !allowed.contains(route.method) { allowed.append(route.method) }
                 continue

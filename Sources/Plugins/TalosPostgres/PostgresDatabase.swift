@@ -20,8 +20,10 @@ struct PostgresDatabase: Sendable {
         let client = self.client
         do {
             return try await withDeadline(deadline) {
+                // A slow statement is cut by the server's own statement_timeout (4.5 s) and answers 504. Silence past
+                // the deadline on a leased connection means the server is gone: unavailable, like no connection.
                 leased.flag.load(ordering: .relaxed)
-                    ? StorageError.timeout("database operation timed out after \(deadline)")
+                    ? StorageError.unavailable("the database did not answer within \(deadline)")
                     : StorageError.unavailable("no database connection within \(deadline)")
             } operation: {
                 try await client.withConnection { connection in

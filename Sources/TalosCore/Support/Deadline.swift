@@ -17,8 +17,10 @@ public func withDeadline<T: Sendable>(
             let answer = Answer(continuation)
             let timer = Task {
                 guard (try? await Task.sleep(for: deadline)) != nil else { return }
-                work.cancel()
+                // Answer first: the cancelled operation may finish at once with a CancellationError, which must
+                // not become the caller's answer.
                 answer.resume(with: .failure(timeout()))
+                work.cancel()
             }
             Task {
                 let result = await work.result
