@@ -60,6 +60,15 @@ public func buildApplication(
         burst: config.publicRateLimitBurst,
         clock: clock
     )
+    var middleware: [any RouterMiddleware<TalosRequestContext>] = [RequestIDMiddleware()]
+    // The server span only when tracing is on: a no-op span per request still costs measurably.
+    if config.tracingEnabled { middleware.append(TracingMiddleware()) }
+    middleware += [
+        SecurityHeadersMiddleware(),
+        MetricsMiddleware(),
+        AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
+        ErrorEnvelopeMiddleware(logger: logger),
+    ]
     let responder = APIResponder(
         table: RouteTable(
             apiControllers(
@@ -74,14 +83,7 @@ public func buildApplication(
             ),
             mode: mode
         ),
-        middleware: [
-            RequestIDMiddleware(),
-            TracingMiddleware(),
-            SecurityHeadersMiddleware(),
-            MetricsMiddleware(),
-            AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
-            ErrorEnvelopeMiddleware(logger: logger),
-        ],
+        middleware: middleware,
         dispatcher: RouteDispatcher(httpSettings: httpSettings, tenants: TenantResolver(config: config))
     )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
