@@ -96,6 +96,8 @@ fi
 #   is pinned to "" (first page); page_size and filter are still fuzzed.
 # - PATCH: a `name` (or `*`) in update_mask requires a non-empty body `name`, a rule across query and body that JSON
 #   Schema cannot express, so positive_data_acceptance also accepts 400 there.
+# - PATCH: an update_mask names the fields that are read (AIP-134); invalid values of fields outside it are
+#   ignored, so negative_data_rejection also accepts 200 there.
 # - Derive: a ttl longer than the parent key's remaining lifetime is 400 TTL_EXCEEDS_MAXIMUM (spec 3.13), a rule
 #   between the request and a stored key, so positive_data_acceptance also accepts 400 there.
 # - Batch import validates every item on its own and reports per-item errors with 200 (spec 3.8), so an invalid item
@@ -123,7 +125,12 @@ include-operation-id = ["watchRevocations"]
 enabled = false
 
 [[operations]]
-include-operation-id = ["updateIssuedApiKey", "updateImportedApiKey", "deriveToken"]
+include-operation-id = ["updateIssuedApiKey", "updateImportedApiKey"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+checks.negative_data_rejection.expected-statuses = ["200", "400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
+
+[[operations]]
+include-operation-id = ["deriveToken"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 [[operations]]
