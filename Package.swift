@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "talos", targets: ["TalosCLI"]),
         .library(name: "TalosCore", targets: ["TalosCore"]),
         .library(name: "TalosTesting", targets: ["TalosTesting"]),
+        .library(name: "TalosClient", targets: ["TalosClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -115,6 +116,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TalosClient",
+            dependencies: [
+                "TalosCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TalosTesting",
             dependencies: ["TalosCore"],
             swiftSettings: swiftSettings
@@ -122,6 +133,7 @@ let package = Package(
         .executableTarget(
             name: "TalosCLI",
             dependencies: [
+                "TalosClient",
                 "TalosCore",
                 "TalosHost",
                 "TalosPlugins",
@@ -147,6 +159,16 @@ let package = Package(
             name: "talos-cache-bench",
             dependencies: ["TalosCore"],
             path: "Benchmarks/CacheBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosClientTests",
+            dependencies: [
+                "TalosClient", "TalosCore", "TalosHost", "TalosPlugins",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

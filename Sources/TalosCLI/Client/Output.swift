@@ -1,4 +1,5 @@
 import ArgumentParser
+import TalosClient
 import TalosCore
 
 /// `--format` (spec §10.1).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 #if canImport(Glibc)

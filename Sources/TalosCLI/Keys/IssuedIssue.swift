@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys issue` ≡ `talos keys issued issue`: POST /v2alpha1/admin/issuedApiKeys.

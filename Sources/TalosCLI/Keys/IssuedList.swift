@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys issued list`: one page, or every page with `--all`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys issued rotate KEY_ID [overrides]`: a new key replaces the old one atomically.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys issued update KEY_ID [flags]`: the update mask is the set of flags given.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys derive-token CREDENTIAL`: a short-lived JWT or macaroon (spec §3.13).

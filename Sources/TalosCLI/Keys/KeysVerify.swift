@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// `talos keys verify CREDENTIAL`: exit 0 when valid, 1 otherwise.
