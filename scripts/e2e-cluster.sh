@@ -147,6 +147,7 @@ read -r _ cached max p99 _ <<<"$(sed -n 1p "$work/cluster.txt" | sed -E 's/[a-z_
 check "B had every key cached before its revocation" test "$cached" = 100
 check "revocation on A refused by B within 1 s (max ${max} ms over 100)" python3 -c "import sys; sys.exit(0 if float('$max') <= 1000 else 1)"
 check "no revoked key served after the LISTEN connections were killed" grep -q 'served_revoked=0 ' "$work/cluster.txt"
+check "no answer from the cache for the revoked key after the LISTEN drop" bash -c "! grep -q 'outcomes=[^ ]*HIT' '$work/cluster.txt'"
 check "the feed returns: B caches again and honours the next revocation" grep -q 'cache_after_return=HIT revoked_after_return_refused=True' "$work/cluster.txt"
 check "quota 50 per 10 s holds across replicas: exactly 50 of 200 valid" grep -q 'rate_limit valid=50 of=200' "$work/cluster.txt"
 check "the revocation feed: a revocation on A reaches a subscriber of B within 1 s" grep -qE 'feed revoked_on_b=True delay_ms=[0-9]{1,3}\.[0-9] update_announced=False sse=True' "$work/cluster.txt"

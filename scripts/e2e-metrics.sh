@@ -73,7 +73,9 @@ check "build info" grep -q '^talos_build_info{version="' "$work/scrape.txt"
 check "no key id, actor or credential in any label" bash -c "! grep -qE '$key_id|metrics-actor|ory_ak_v1|sk_metrics' '$work/scrape.txt'"
 check "the API listener does not serve /metrics" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/metrics")" = 404
 check "health and version on the metrics listener" test "$(curl -s "$murl/health/alive" | jq -r .status)$(curl -s "$murl/version" | jq -r 'has("version")')" = oktrue
-check "one startup line names backends, listeners and features" grep -q '"msg":"talos starting".*"features":"cache,rate-limit(memory)".*"listeners":"api=127.0.0.1:'"$port"' metrics=127.0.0.1:'"$metrics_port"'"\|"msg":"talos starting".*"listeners"' "$work/server.log"
+startup=$(grep '"msg":"talos starting"' "$work/server.log" | jq -r '[.storage, .crypto, .listeners, .features] | join(" | ")')
+check "one startup line names backends, listeners and features" test "$startup" = \
+  "sqlite | openssl | api=127.0.0.1:$port metrics=127.0.0.1:$metrics_port | cache,rate-limit(memory)"
 kill -TERM $server; wait $server 2>/dev/null || true; server=""
 # No secret in any log line of the run (spec §11.2): API secrets, raw imported keys, the HMAC secret, the signing
 # key's private part, derived tokens, page tokens.

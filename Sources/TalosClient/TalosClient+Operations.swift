@@ -68,12 +68,16 @@ extension TalosClient {
 
     /// One issued key.
     public func issuedKey(id: String) async throws(TalosClientError) -> TalosKey {
-        TalosKey(try await call(.GET, "/v2alpha1/admin/issuedApiKeys/\(Self.segment(id))").body)
+        TalosKey(try await call(.GET, "/v2alpha1/admin/issuedApiKeys/\(PercentEncoding.encode(id))").body)
     }
 
     /// Rotates an issued key (spec §3.5). - Returns: the new key and its secret.
     public func rotateKey(id: String) async throws(TalosClientError) -> (key: TalosKey, secret: String) {
-        let response = try await call(.POST, "/v2alpha1/admin/issuedApiKeys/\(Self.segment(id)):rotate", body: [:])
+        let response = try await call(
+            .POST,
+            "/v2alpha1/admin/issuedApiKeys/\(PercentEncoding.encode(id)):rotate",
+            body: [:]
+        )
         return (TalosKey(response.body["issued_api_key"] ?? .null), response.body["secret"]?.stringValue ?? "")
     }
 
@@ -81,7 +85,7 @@ extension TalosClient {
     public func revokeKey(id: String, reason: String) async throws(TalosClientError) {
         _ = try await call(
             .POST,
-            "/v2alpha1/admin/apiKeys/\(Self.segment(id)):revoke",
+            "/v2alpha1/admin/apiKeys/\(PercentEncoding.encode(id)):revoke",
             body: ["reason": .string(reason)]
         )
     }
@@ -117,7 +121,7 @@ extension TalosClient {
 
     /// Deletes an imported key (spec §3.12).
     public func deleteImportedKey(id: String) async throws(TalosClientError) {
-        _ = try await call(.DELETE, "/v2alpha1/admin/importedApiKeys/\(Self.segment(id))")
+        _ = try await call(.DELETE, "/v2alpha1/admin/importedApiKeys/\(PercentEncoding.encode(id))")
     }
 
     // MARK: Verification and derived tokens
@@ -179,9 +183,6 @@ extension TalosClient {
     public func isReady() async -> Bool {
         (try? await send(.GET, "/health/ready"))?.isSuccess ?? false
     }
-
-    /// A path segment with everything but unreserved characters percent-encoded.
-    static func segment(_ text: String) -> String { PercentEncoding.encode(text) }
 }
 
 /// Pages of keys as an async sequence of keys; each step fetches the next page when the current one is used up.

@@ -12,6 +12,8 @@ struct APIRequest: Sendable {
     /// The TCP peer, for per-connection decisions.
     let remoteIP: String?
 
+    static let pragma = HTTPField.Name("Pragma")!
+
     /// The most JSON values a request body may hold (spec §15.6).
     static let maxJSONValues = 200_000
 
@@ -75,7 +77,7 @@ struct APIRequest: Sendable {
             clientIP: clientIP,
             cache: CacheDirectives(
                 cacheControl: headers[values: .cacheControl],
-                pragma: headers[values: HTTPField.Name("Pragma")!]
+                pragma: headers[values: Self.pragma]
             )
         )
     }

@@ -17,19 +17,15 @@ public struct ConfigReloadSource: Sendable {
     public let load: @Sendable () throws -> TalosConfig.LoadResult
     /// Applied to every configuration a reload builds (e.g. the development defaults of `serve --dev`).
     public let adjust: @Sendable (TalosConfig) -> TalosConfig
-    /// The values the server started with (`LoadResult.values`).
-    public let initialValues: [String: JSONValue]
     public let interval: Duration
 
     public init(
         path: String,
-        initialValues: [String: JSONValue],
         interval: Duration = .seconds(5),
         adjust: @escaping @Sendable (TalosConfig) -> TalosConfig = { $0 },
         load: @escaping @Sendable () throws -> TalosConfig.LoadResult
     ) {
         self.path = path
-        self.initialValues = initialValues
         self.interval = interval
         self.adjust = adjust
         self.load = load
@@ -41,6 +37,8 @@ public struct ConfigReloadSource: Sendable {
 /// configuration kept; a changed key that needs a restart is logged by name and keeps its running value.
 struct ConfigReloadService: Service {
     let source: ConfigReloadSource
+    /// The configuration the server started with.
+    let initial: TalosConfig
     let crypto: any CryptoBackend
     let settings: SettingsStore<TenantSettings>
     let httpSettings: SettingsStore<HTTPSettings>
@@ -59,7 +57,7 @@ struct ConfigReloadService: Service {
                 }
             }
             group.addTask {
-                var current = source.initialValues
+                var current = initial.sourceValues
                 var lastModified = Self.modificationTime(source.path)
                 for await trigger in triggers.cancelOnGracefulShutdown() {
                     let modified = Self.modificationTime(source.path)
@@ -75,11 +73,11 @@ struct ConfigReloadService: Service {
 
     /// Applies the new configuration's hot-reloadable keys; returns the values now in force.
     private func reload(from current: [String: JSONValue], trigger: String) -> [String: JSONValue] {
-        let merged: (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
+        let merged: (config: TalosConfig, ignoredKeys: [String])
         let prepared: TenantSettings
         let applied: TalosConfig
         do {
-            merged = try TalosConfig.reloadable(current: current, next: try source.load().values)
+            merged = try TalosConfig.reloadable(current: current, next: try source.load().config.sourceValues)
             applied = source.adjust(merged.config)
             try applied.validateForServing()
             try applied.validateSigningKeys(crypto: crypto)
@@ -100,7 +98,7 @@ struct ConfigReloadService: Service {
         settings.replace(with: prepared)
         httpSettings.replace(with: HTTPSettings(config: applied))
         logger.info("configuration reloaded", metadata: ["trigger": "\(trigger)"])
-        return merged.values
+        return merged.config.sourceValues
     }
 
     private static func modificationTime(_ path: String) -> Int64? {

@@ -152,9 +152,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
-
-    /// Whether a parser error can still be answered (no response has started).
-    var canAnswer: Bool { !finished }
 }
 
 /// Right after the HTTP codec: tells the guard when a request has been received completely, and turns parser

@@ -33,24 +33,29 @@ struct PathPattern: Sendable {
 
     let template: String
     let segments: [Segment]
+    /// Segments that are not bare captures: routes with suffixed captures are tried before bare ones.
+    let specificity: Int
+    /// Whether a capture carries a custom-method suffix (`{key_id}:rotate`).
+    let hasCustomMethod: Bool
+    /// Whether a segment is a bare `{key_id}`.
+    let hasBareCapture: Bool
 
     init(_ template: String) {
         self.template = template
-        self.segments = template.split(separator: "/").map { segment in
+        let segments: [Segment] = template.split(separator: "/").map { segment in
             guard segment.hasPrefix("{"), let close = segment.firstIndex(of: "}") else {
                 return .literal(String(segment))
             }
             return .capture(suffix: String(segment[segment.index(after: close)...]))
         }
+        self.segments = segments
+        let bare = segments.filter { $0 == .capture(suffix: "") }.count
+        self.specificity = segments.count - bare
+        self.hasBareCapture = bare > 0
+        self.hasCustomMethod = segments.contains {
+            if case .capture(let suffix) = $0 { !suffix.isEmpty } else { false }
+        }
     }
-
-    /// Whether a capture carries a custom-method suffix (`{key_id}:rotate`).
-    var hasCustomMethod: Bool {
-        segments.contains { if case .capture(let suffix) = $0 { !suffix.isEmpty } else { false } }
-    }
-
-    /// Whether a capture has a suffix: such routes are tried before bare captures.
-    var specificity: Int { segments.reduce(0) { $0 + ($1 == .capture(suffix: "") ? 0 : 1) } }
 
     /// How `path` (split by `strictPathSegments`) matches, or `nil`.
     func match(_ path: [String]) -> PathMatch? {
@@ -187,7 +192,7 @@ struct RouteTable: Sendable {
             guard let match = route.pattern.match(segments) else { continue }
             if route.pattern.hasCustomMethod {
                 customMethodMatched = true
-            } else if customMethodMatched, route.pattern.specificity < route.pattern.segments.count {
+            } else if customMethodMatched, route.pattern.hasBareCapture {
                 continue
             }
             guard route.method == method else {

@@ -63,9 +63,9 @@ public func buildApplication(
     var middleware: [any RouterMiddleware<TalosRequestContext>] = [RequestIDMiddleware()]
     // The server span only when tracing is on: a no-op span per request still costs measurably.
     if config.tracingEnabled { middleware.append(TracingMiddleware()) }
+    middleware.append(SecurityHeadersMiddleware())
+    if metrics != nil { middleware.append(MetricsMiddleware()) }
     middleware += [
-        SecurityHeadersMiddleware(),
-        MetricsMiddleware(),
         AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
         ErrorEnvelopeMiddleware(logger: logger),
     ]
@@ -80,7 +80,12 @@ public func buildApplication(
                 openAPIDocument: OpenAPIDocument.serialized(for: mode),
                 invalidationFeedUp: feedUp(cache, handle),
                 revocations: revocations
-            ),
+            ).map { route in
+                // Operation spans only when tracing is on: a no-op span still costs on every request.
+                var route = route
+                if !config.tracingEnabled { route.span = nil }
+                return route
+            },
             mode: mode
         ),
         middleware: middleware,
@@ -138,6 +143,7 @@ public func buildApplication(
         services.append(
             ConfigReloadService(
                 source: reloadSource,
+                initial: config,
                 crypto: crypto,
                 settings: settings,
                 httpSettings: httpSettings,

@@ -12,6 +12,11 @@ public final class WriteCountingStorage: KeyStorage {
     /// Write transactions opened so far.
     public var writes: Int { count.load(ordering: .relaxed) }
 
+    private let readCount = Atomic<Int>(0)
+
+    /// Reads of key records so far (fetches and lists), so that a test can prove a path reads nothing.
+    public var reads: Int { readCount.load(ordering: .relaxed) }
+
     private func counted() { count.add(1, ordering: .relaxed) }
 
     public func insert(_ key: APIKey) async throws -> InsertOutcome {
@@ -25,15 +30,18 @@ public final class WriteCountingStorage: KeyStorage {
     }
 
     public func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
-        try await base.fetch(kind: kind, nid: nid, keyID: keyID)
+        readCount.add(1, ordering: .relaxed)
+        return try await base.fetch(kind: kind, nid: nid, keyID: keyID)
     }
 
     public func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
-        try await base.fetch(kind: kind, nid: nid, requestID: requestID)
+        readCount.add(1, ordering: .relaxed)
+        return try await base.fetch(kind: kind, nid: nid, requestID: requestID)
     }
 
     public func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
-        try await base.fetch(kind: kind, nid: nid, keyIDs: keyIDs)
+        readCount.add(1, ordering: .relaxed)
+        return try await base.fetch(kind: kind, nid: nid, keyIDs: keyIDs)
     }
 
     public func list(_ query: ListQuery) async throws -> [APIKey] { try await base.list(query) }

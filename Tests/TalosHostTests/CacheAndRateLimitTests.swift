@@ -52,6 +52,25 @@ import Testing
         }
     }
 
+    /// Spec §5.9 directives: no-cache (or Pragma: no-cache) skips the read but writes; no-store does neither.
+    @Test func directivesDecideReadsAndWrites() async throws {
+        try await withAPI(Self.cachedConfig()) { api async throws in
+            func verify(_ secret: String, _ headers: HTTPFields = [:]) async throws -> String? {
+                try await api.post("/v2alpha1/admin/apiKeys:verify", ["credential": .string(secret)], headers: headers)
+                    .headers[Self.cacheHeader]
+            }
+            let (_, written) = try await api.issue()
+            #expect(try await verify(written, [.cacheControl: "no-cache"]) == "SKIP")
+            #expect(try await verify(written) == "HIT")
+            let (_, pragma) = try await api.issue()
+            #expect(try await verify(pragma, [HTTPField.Name("Pragma")!: "no-cache"]) == "SKIP")
+            #expect(try await verify(pragma) == "HIT")
+            let (_, stored) = try await api.issue()
+            #expect(try await verify(stored, [.cacheControl: "No-Store"]) == "SKIP")
+            #expect(try await verify(stored) == "MISS")
+        }
+    }
+
     @Test func rateLimitHeadersAndResults() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true

@@ -98,7 +98,7 @@ import Testing
     /// Spec §15.8: hot-reloadable keys take the new value; restart-only keys keep theirs and are named.
     @Test func reloadMergesByKey() throws {
         let load = { (text: String) throws -> [String: JSONValue] in
-            try TalosConfig.load(fileContents: Array(text.utf8), environment: [:]).values
+            try TalosConfig.load(fileContents: Array(text.utf8), environment: [:]).config.sourceValues
         }
         let current = try load(
             #"{"serve":{"http":{"port":4000,"client_ip_source":"CLIENT_IP_SOURCE_REMOTE_ADDR"}},"quota":{"api_keys_max":5}}"#
@@ -150,5 +150,44 @@ import Testing
         let fresh = try await verify()
         #expect(fresh.isValid && fresh.rateLimit?.remaining == 1)
         #expect(fresh.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_020))
+    }
+
+    /// Spec §15.10: a cache hit touches no database, not even for last_used_time (the cached copy records the use).
+    @Test func aCacheHitReadsAndWritesNothing() async throws {
+        var config = TalosConfig()
+        config.issuer = "https://api.example.com"
+        config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
+        config.cacheEnabled = true
+        let crypto = try OpenSSLCrypto()
+        let storage = WriteCountingStorage(MemoryKeyStorage())
+        let clock = ManualClock()
+        let cache = VerificationCache(maxBytes: 1 << 20, clock: clock)
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let service = KeyService(
+            storage: storage,
+            crypto: crypto,
+            settings: SettingsStore(TenantSettings(base: try CredentialSettings(config: config, crypto: crypto))),
+            clock: clock,
+            logger: logger,
+            invalidations: [cache]
+        )
+        let tracker = LastUsedTracker(storage: storage, config: config, logger: logger)
+        let verifier = Verifier(service: service, lastUsed: tracker, cache: cache)
+        var request = IssueKeyRequest()
+        request.attributes.name = .value("n")
+        request.attributes.actorID = .value("a")
+        let secret = try #require(try await service.issue(request, nid: UUIDText.nilUUID).secret)
+        func verify() async throws -> Verification {
+            try await verifier.verify(
+                VerificationItem(credential: secret),
+                context: VerificationContext(nid: UUIDText.nilUUID, clientIP: nil)
+            )
+        }
+        #expect(try await verify().cache == .miss)
+        await tracker.flush()
+        let (reads, writes) = (storage.reads, storage.writes)
+        for _ in 0..<3 { #expect(try await verify().cache == .hit) }
+        await tracker.flush()
+        #expect(storage.reads == reads && storage.writes == writes)
     }
 }

@@ -48,6 +48,3 @@ struct APIClient {
         return .failed("Error: \(message)" + (reason.map { " (\($0))" } ?? ""))
     }
 }
-
-/// Percent-encodes a path segment or query value.
-func percentEncoded(_ text: String) -> String { PercentEncoding.encode(text) }

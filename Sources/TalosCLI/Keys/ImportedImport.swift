@@ -105,7 +105,10 @@ struct ImportedDelete: AsyncParsableCommand {
     var keyID: String
 
     func run() async throws {
-        let response = try await client.client.call(.DELETE, "/v2alpha1/admin/importedApiKeys/\(percentEncoded(keyID))")
+        let response = try await client.client.call(
+            .DELETE,
+            "/v2alpha1/admin/importedApiKeys/\(PercentEncoding.encode(keyID))"
+        )
         guard !client.quiet else { return }
         if client.format == .table {
             print("Deleted \(keyID)")

@@ -32,7 +32,7 @@ struct ImportedGet: AsyncParsableCommand {
 }
 
 func getKey(client: ClientOptions, collection: String, keyID: String) async throws {
-    let response = try await client.client.call(.GET, "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID))")
+    let response = try await client.client.call(.GET, "/v2alpha1/admin/\(collection)/\(PercentEncoding.encode(keyID))")
     if client.quiet {
         print(response.body["key_id"]?.stringValue ?? "")
         return

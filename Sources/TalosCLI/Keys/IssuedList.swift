@@ -71,8 +71,8 @@ struct ListOptions: ParsableArguments {
         repeat {
             var query: [String] = []
             if let pageSize { query.append("page_size=\(pageSize)") }
-            if !token.isEmpty { query.append("page_token=\(percentEncoded(token))") }
-            if !filter.isEmpty { query.append("filter=\(percentEncoded(filter))") }
+            if !token.isEmpty { query.append("page_token=\(PercentEncoding.encode(token))") }
+            if !filter.isEmpty { query.append("filter=\(PercentEncoding.encode(filter))") }
             let path = "/v2alpha1/admin/\(collection)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             last = try await client.client.call(.GET, path)
             keys += last.body[field]?.arrayValue ?? []

@@ -38,7 +38,7 @@ struct IssuedRotate: AsyncParsableCommand {
         }
         let response = try await client.client.call(
             .POST,
-            "/v2alpha1/admin/issuedApiKeys/\(percentEncoded(keyID)):rotate",
+            "/v2alpha1/admin/issuedApiKeys/\(PercentEncoding.encode(keyID)):rotate",
             body: .object(body)
         )
         let secret = response.body["secret"]?.stringValue ?? ""

@@ -56,7 +56,8 @@ struct UpdateOptions: ParsableArguments {
         if clearRateLimit { mask.append("rate_limit_policy") }
         if clearIpRestriction { mask.append("ip_restriction") }
         guard !mask.isEmpty else { throw CommandFailure.usage("Error: nothing to update; pass at least one flag") }
-        let path = "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID))?update_mask=\(mask.joined(separator: ","))"
+        let path =
+            "/v2alpha1/admin/\(collection)/\(PercentEncoding.encode(keyID))?update_mask=\(mask.joined(separator: ","))"
         let response = try await client.client.call(.PATCH, path, body: .object(body))
         if client.quiet {
             print(response.body["key_id"]?.stringValue ?? "")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOHTTP1
+import TalosClient
 import TalosCore
 
 /// The arguments every revoke command takes.
@@ -21,7 +22,7 @@ struct RevokeOptions: ParsableArguments {
         if let description { body["description"] = .string(description) }
         let response = try await client.client.call(
             .POST,
-            "/v2alpha1/admin/\(collection)/\(percentEncoded(keyID)):revoke",
+            "/v2alpha1/admin/\(collection)/\(PercentEncoding.encode(keyID)):revoke",
             body: .object(body)
         )
         guard !client.quiet else { return }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Logging
-import NIOHTTP1
 import TalosCore
 import TalosPlugins
 

@@ -41,7 +41,6 @@ struct ServerRunner {
             let reloadSource = options.config.map { path in
                 ConfigReloadSource(
                     path: path,
-                    initialValues: loaded.values,
                     adjust: { reloaded in
                         // Development defaults (generated secret, localhost issuer) survive reloads.
                         guard let development else { return reloaded }

@@ -80,7 +80,7 @@ public final class RevocationFeed: InvalidationSink, Service {
     /// Tells revocations from updates by reading the changed key, in order, until graceful shutdown.
     public func run() async throws {
         for await change in changes.cancelOnGracefulShutdown() {
-            let kind: KeyKind = change.keyID.utf8.count == 64 ? .imported : .issued
+            let kind = KeyKind(keyID: change.keyID)
             let key: APIKey?
             do {
                 key = try await storage.fetch(kind: kind, nid: change.nid, keyID: change.keyID)
@@ -142,7 +142,4 @@ public final class RevocationFeed: InvalidationSink, Service {
         }
         return stream
     }
-
-    /// Subscribers now connected, for tests.
-    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 }

@@ -54,12 +54,15 @@ public final class VerificationCache: InvalidationSink {
         state.withLock { $0.available = startsAvailable }
     }
 
-    private static func identity(nid: String, keyID: String) -> String { "\(nid):\(keyID)" }
+    /// The key of an entry: the invalidation channel's `<nid>:<key_id>`, so the two cannot drift apart.
+    private static func identity(nid: String, keyID: String) -> String {
+        InvalidationMessage.payload(nid: nid, keyID: keyID)
+    }
 
     /// Whether the cache may be used now (the invalidation feed is up).
     public var isAvailable: Bool { state.withLock { $0.available } }
 
-    /// Entries and their approximate bytes, for tests and metrics.
+    /// Entries and their approximate bytes (for tests and `talos-cache-bench`).
     public var usage: (entries: Int, bytes: Int) { state.withLock { ($0.index.count, $0.bytes) } }
 
     /// Taken before a database read whose result may be cached.
@@ -133,27 +136,31 @@ public final class VerificationCache: InvalidationSink {
     }
 
     /// Drops every entry; reads that started before now are not cached.
-    public func clear() {
-        state.withLock { state in
-            state.sequence += 1
-            state.clearedAt = state.sequence
-            state.index.removeAll(keepingCapacity: true)
-            state.nodes.removeAll(keepingCapacity: true)
-            state.free.removeAll()
-            (state.head, state.tail, state.bytes) = (-1, -1, 0)
-        }
+    public func clear() { state.withLock { Self.clear(&$0) } }
+
+    private static func clear(_ state: inout State) {
+        state.sequence += 1
+        state.clearedAt = state.sequence
+        state.index.removeAll(keepingCapacity: true)
+        state.nodes.removeAll(keepingCapacity: true)
+        state.free.removeAll()
+        (state.head, state.tail, state.bytes) = (-1, -1, 0)
     }
 
     /// Makes the cache unavailable (no reads, no writes; verification reports `SKIP`) and drops every entry.
     public func feedLost() {
-        state.withLock { $0.available = false }
-        clear()
+        state.withLock { state in
+            state.available = false
+            Self.clear(&state)
+        }
     }
 
     /// Drops every entry (refusing writes of reads that started before now), then makes the cache available again.
     public func feedRestored() {
-        clear()
-        state.withLock { $0.available = true }
+        state.withLock { state in
+            Self.clear(&state)
+            state.available = true
+        }
     }
 
     /// Invalidation records older than the longest a cached read can take to land are dropped, once a minute.
@@ -197,8 +204,18 @@ public final class VerificationCache: InvalidationSink {
         let identity = key.nid.utf8.count + 1 + key.keyID.utf8.count + 32
         var bytes = 600 + 2 * identity + heap(key.nid) + heap(key.keyID) + heap(key.name) + heap(key.actorID)
         bytes += key.scopes.reduce(32) { $0 + 16 + heap($1) } + key.allowedCIDRs.reduce(32) { $0 + 16 + heap($1) }
-        bytes += 2 * JSONValue.object(key.metadata).compactString.utf8.count + 32 * key.metadata.count
+        bytes += 2 * approximateBytes(.object(key.metadata))
         bytes += heap(key.revocationDescription ?? "") + heap(key.requestID ?? "")
         return bytes
+    }
+
+    /// A JSON value's serialized size, estimated without serializing (this runs on every cache write).
+    static func approximateBytes(_ value: JSONValue) -> Int {
+        switch value {
+        case .null, .bool, .int, .double: return 16
+        case .string(let text): return text.utf8.count + 2
+        case .array(let items): return items.reduce(2) { $0 + 1 + approximateBytes($1) }
+        case .object(let members): return members.reduce(2) { $0 + 4 + $1.key.utf8.count + approximateBytes($1.value) }
+        }
     }
 }

@@ -171,15 +171,12 @@ public struct TalosConfig: Sendable, Hashable {
 extension TalosConfig {
     /// What a load found besides the configuration itself.
     public struct LoadResult: Sendable {
-        /// The loaded configuration, validated, with `sourceValues` set to `values`.
+        /// The loaded configuration, validated; its `sourceValues` are what a reload compares key by key.
         public let config: TalosConfig
         /// `TALOS_*` variables that name no known key (ignored, spec §9.1); the caller logs them.
         public let ignoredEnvironment: [String]
         /// Accepted-with-fallback problems (e.g. an unknown `client_ip_source`); the caller logs them.
         public let warnings: [String]
-        /// The effective value of every key that the file or the environment set, by dotted key; what a reload
-        /// compares key by key.
-        public let values: [String: JSONValue]
     }
 
     /// Loads defaults, then the JSON file, then `TALOS_*` environment variables (environment > file > defaults),
@@ -216,18 +213,19 @@ extension TalosConfig {
         var warnings: [String] = []
         var config = try build(from: values, warnings: &warnings)
         config.sourceValues = values
-        return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings, values: values)
+        return LoadResult(config: config, ignoredEnvironment: ignored.sorted(), warnings: warnings)
     }
 
-    /// The configuration a reload may apply: `next`'s values for hot-reloadable keys, `current`'s for every other key,
-    /// and the names of the keys whose change needs a restart (spec §15.8).
+    /// The configuration a reload may apply (its `sourceValues` are the merged values): `next`'s values for
+    /// hot-reloadable keys, `current`'s for every other key, and the names of the keys whose change needs a restart
+    /// (spec §15.8).
     ///
     /// - Throws: `ConfigError` when the merged values do not form a valid configuration.
     public static func reloadable(
         current: [String: JSONValue],
         next: [String: JSONValue]
     )
-        throws(ConfigError) -> (config: TalosConfig, values: [String: JSONValue], ignoredKeys: [String])
+        throws(ConfigError) -> (config: TalosConfig, ignoredKeys: [String])
     {
         var merged = next
         var ignored: [String] = []
@@ -239,7 +237,7 @@ extension TalosConfig {
         var warnings: [String] = []
         var config = try build(from: merged, warnings: &warnings)
         config.sourceValues = merged
-        return (config, merged, ignored.sorted())
+        return (config, ignored.sorted())
     }
 
     static func flatten(

@@ -6,6 +6,11 @@ public enum KeyKind: String, Sendable, Hashable, CaseIterable {
     case imported
 }
 
+extension KeyKind {
+    /// The kind a key id's format names: imported ids are the 64 hex digits of a hash (spec §4.5), issued ids UUIDs.
+    public init(keyID: String) { self = keyID.utf8.count == 64 ? .imported : .issued }
+}
+
 /// A per-key request budget (spec §5.7, §14.12).
 public struct RateLimitPolicy: Sendable, Hashable {
     /// Requests allowed per window, 1…1 000 000 000.

@@ -7,6 +7,10 @@ struct VerificationController: APIController {
     let clock: any WallClock
 
     static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
+    static let limitHeader = HTTPField.Name("RateLimit-Limit")!
+    static let remainingHeader = HTTPField.Name("RateLimit-Remaining")!
+    static let resetHeader = HTTPField.Name("RateLimit-Reset")!
+    static let policyHeader = HTTPField.Name("RateLimit-Policy")!
 
     var routes: [Route] {
         [
@@ -34,10 +38,10 @@ struct VerificationController: APIController {
         if let limit = result.rateLimit {
             // Spec §5.7: only single verify carries the rate-limit headers.
             let reset = max(0, limit.resetTime.seconds - clock.now().seconds)
-            headers[HTTPField.Name("RateLimit-Limit")!] = "\(limit.limit)"
-            headers[HTTPField.Name("RateLimit-Remaining")!] = "\(limit.remaining)"
-            headers[HTTPField.Name("RateLimit-Reset")!] = "\(reset)"
-            headers[HTTPField.Name("RateLimit-Policy")!] = "\(limit.limit);w=\(limit.windowSeconds)"
+            headers[Self.limitHeader] = "\(limit.limit)"
+            headers[Self.remainingHeader] = "\(limit.remaining)"
+            headers[Self.resetHeader] = "\(reset)"
+            headers[Self.policyHeader] = "\(limit.limit);w=\(limit.windowSeconds)"
             if limit.exceeded { headers[.retryAfter] = "\(max(reset, 1))" }
         }
         return .json(WireFormat.verification(result), headers: headers)
