@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import TalosCore
 
 /// `GET /v2alpha1/admin/revocations:watch` (spec §15.14): the tenant's revocations as Server-Sent Events, resumable
@@ -38,7 +39,8 @@ struct RevocationFeedController: APIController {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
-        return .stream(ResponseBody(asyncSequence: body), headers: headers)
+        // Graceful shutdown ends the stream, so that a draining replica does not wait out its subscribers.
+        return .stream(ResponseBody(asyncSequence: body.cancelOnGracefulShutdown()), headers: headers)
     }
 
     /// One SSE message; `data` carries no secret and no metadata.
