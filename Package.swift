@@ -15,9 +15,11 @@ let package = Package(
         .library(name: "TalosCore", targets: ["TalosCore"]),
         .library(name: "TalosTesting", targets: ["TalosTesting"]),
         .library(name: "TalosClient", targets: ["TalosClient"]),
+        .library(name: "TalosHummingbird", targets: ["TalosHummingbird"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -126,6 +128,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TalosHummingbird",
+            dependencies: [
+                "TalosClient",
+                "TalosCore",
+                "TalosOpenSSL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "talos-example-service",
+            dependencies: [
+                "TalosHummingbird",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/ProtectedService",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TalosTesting",
             dependencies: ["TalosCore"],
             swiftSettings: swiftSettings
@@ -166,6 +197,17 @@ let package = Package(
             dependencies: [
                 "TalosClient", "TalosCore", "TalosHost", "TalosPlugins",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosHummingbirdTests",
+            dependencies: [
+                "TalosClient", "TalosCore", "TalosHost", "TalosHummingbird", "TalosOpenSSL", "TalosPlugins",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -3,7 +3,8 @@
 #   1. unit, conformance and in-process HTTP tests (swift test), Postgres suites included;
 #   2. end-to-end against the real `talos` binary on loopback: SQLite (quickstart, wire checks, hot reload,
 #      SIGTERM), every endpoint and CLI command with curl (e2e-api.sh, server modes included) and PostgreSQL
-#      (migrations, quickstart, two replicas, crypto swap, database outage).
+#      (migrations, quickstart, two replicas, crypto swap, database outage), and the example Hummingbird service
+#      behind two replicas (TalosHummingbird, the revocation feed).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
 set -euo pipefail
@@ -17,7 +18,7 @@ if [ -z "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
     echo "notice: PostgreSQL is not installed; skipping the Postgres suites (apt-get install postgresql)" >&2
   fi
 fi
-swift format lint --strict -r -p Sources Tests Benchmarks Package.swift
+swift format lint --strict -r -p Sources Tests Benchmarks Examples Package.swift
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
@@ -33,6 +34,7 @@ SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
   scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
+  scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service "$TALOS_TEST_POSTGRES_DSN"
   scripts/drills.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
 else
   scripts/drills.sh .build/debug/talos

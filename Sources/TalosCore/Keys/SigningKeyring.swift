@@ -31,88 +31,106 @@ public struct SigningKeyring: Sendable {
     /// Parses every JWK of the configured `base64://` JWKS documents (spec §6.1).
     /// - Throws: `ConfigError` naming the key for malformed keys, unusable key types, or RSA with a backend without it.
     public init(config: TalosConfig, crypto: any CryptoBackend) throws(ConfigError) {
-        let setting = "credentials.derived_tokens.jwt.signing_keys"
         var entries: [Entry] = []
         _ = try SigningKeyDescriptor.parse(urls: config.signingKeyURLs)
         for url in config.signingKeyURLs {
             let document = try? JSONValue.parse(Base64URL.decode(url.dropFirst("base64://".count)) ?? [])
             for jwk in document?["keys"]?.arrayValue ?? [] {
-                let kid = jwk["kid"]?.stringValue ?? ""
-                func bytes(_ name: String, required: Bool = true) throws(ConfigError) -> [UInt8]? {
-                    guard let text = jwk[name]?.stringValue else {
-                        if required { throw ConfigError("\(setting): key \"\(kid)\" lacks \"\(name)\"") }
-                        return nil
-                    }
-                    guard let decoded = Base64URL.decode(text) else {
-                        throw ConfigError("\(setting): key \"\(kid)\" has an invalid \"\(name)\"")
-                    }
-                    return decoded
-                }
-                do {
-                    if jwk["kty"]?.stringValue == "OKP" {
-                        let publicKey = try bytes("x")!
-                        let signer = try bytes("d", required: false).map { seed in
-                            try crypto.ed25519SigningKey(seed: seed)
-                        }
-                        if let signer, signer.publicKeyBytes != publicKey {
-                            throw ConfigError("\(setting): key \"\(kid)\": \"x\" does not match \"d\"")
-                        }
-                        entries.append(
-                            Entry(
-                                kid: kid,
-                                family: .ed25519,
-                                signer: signer,
-                                verifier: try crypto.ed25519VerifyingKey(publicKey: publicKey),
-                                publicJWK: [
-                                    "kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(publicKey)),
-                                    "kid": .string(kid),
-                                    "use": "sig", "alg": "EdDSA",
-                                ],
-                                use: jwk["use"]?.stringValue
-                            )
-                        )
-                    } else {
-                        let n = try bytes("n")!
-                        let e = try bytes("e")!
-                        var signer: (any SigningKey)?
-                        if let d = try bytes("d", required: false) {
-                            signer = try crypto.rsaSigningKey(
-                                RSAKeyComponents(
-                                    n: n,
-                                    e: e,
-                                    d: d,
-                                    p: try bytes("p")!,
-                                    q: try bytes("q")!,
-                                    dp: try bytes("dp")!,
-                                    dq: try bytes("dq")!,
-                                    qi: try bytes("qi")!
-                                )
-                            )
-                        } else if n.count < 256 {
-                            throw ConfigError("\(setting): RSA key \"\(kid)\" must have at least 2048 bits")
-                        }
-                        entries.append(
-                            Entry(
-                                kid: kid,
-                                family: .rsa,
-                                signer: signer,
-                                verifier: try crypto.rsaVerifyingKey(modulus: n, exponent: e),
-                                publicJWK: [
-                                    "kty": "RSA", "n": .string(Base64URL.encode(n)), "e": .string(Base64URL.encode(e)),
-                                    "kid": .string(kid), "use": "sig", "alg": "RS256",
-                                ],
-                                use: jwk["use"]?.stringValue
-                            )
-                        )
-                    }
-                } catch let error as ConfigError {
-                    throw error
-                } catch {
-                    throw ConfigError("\(setting): key \"\(kid)\": \(error)")
-                }
+                entries.append(
+                    try Self.entry(jwk, crypto: crypto, setting: "credentials.derived_tokens.jwt.signing_keys")
+                )
             }
         }
         self.init(entries: entries, preferredKeyID: config.signingKeyID)
+    }
+
+    /// The verifying keys of a JWK Set as `GET …/jwks.json` serves it (spec §15.13), for verifying derived JWTs
+    /// away from the server. Keys that cannot verify derived tokens (no `kid`, another key type, RSA under a
+    /// backend without RSA, a malformed member) are skipped, as RFC 7517 §5 asks of a JWK Set's consumers.
+    public init(jwks document: JSONValue, crypto: any CryptoBackend) {
+        let entries = (document["keys"]?.arrayValue ?? []).compactMap { jwk -> Entry? in
+            guard let kid = jwk["kid"]?.stringValue, !kid.isEmpty else { return nil }
+            switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
+            case ("OKP", "Ed25519"): break
+            case ("RSA", _) where crypto.supportsRSA: break
+            default: return nil
+            }
+            return try? Self.entry(jwk, crypto: crypto, setting: "jwks")
+        }
+        self.init(entries: entries, preferredKeyID: "")
+    }
+
+    /// One JWK (Ed25519 or RSA) prepared for `crypto`; the private part, when present, makes it a signer.
+    private static func entry(_ jwk: JSONValue, crypto: any CryptoBackend, setting: String) throws(ConfigError) -> Entry
+    {
+        let kid = jwk["kid"]?.stringValue ?? ""
+        func bytes(_ name: String, required: Bool = true) throws(ConfigError) -> [UInt8]? {
+            guard let text = jwk[name]?.stringValue else {
+                if required { throw ConfigError("\(setting): key \"\(kid)\" lacks \"\(name)\"") }
+                return nil
+            }
+            guard let decoded = Base64URL.decode(text) else {
+                throw ConfigError("\(setting): key \"\(kid)\" has an invalid \"\(name)\"")
+            }
+            return decoded
+        }
+        do {
+            if jwk["kty"]?.stringValue == "OKP" {
+                let publicKey = try bytes("x")!
+                let signer = try bytes("d", required: false).map { seed in
+                    try crypto.ed25519SigningKey(seed: seed)
+                }
+                if let signer, signer.publicKeyBytes != publicKey {
+                    throw ConfigError("\(setting): key \"\(kid)\": \"x\" does not match \"d\"")
+                }
+                return Entry(
+                    kid: kid,
+                    family: .ed25519,
+                    signer: signer,
+                    verifier: try crypto.ed25519VerifyingKey(publicKey: publicKey),
+                    publicJWK: [
+                        "kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(publicKey)),
+                        "kid": .string(kid),
+                        "use": "sig", "alg": "EdDSA",
+                    ],
+                    use: jwk["use"]?.stringValue
+                )
+            }
+            let n = try bytes("n")!
+            let e = try bytes("e")!
+            var signer: (any SigningKey)?
+            if let d = try bytes("d", required: false) {
+                signer = try crypto.rsaSigningKey(
+                    RSAKeyComponents(
+                        n: n,
+                        e: e,
+                        d: d,
+                        p: try bytes("p")!,
+                        q: try bytes("q")!,
+                        dp: try bytes("dp")!,
+                        dq: try bytes("dq")!,
+                        qi: try bytes("qi")!
+                    )
+                )
+            } else if n.count < 256 {
+                throw ConfigError("\(setting): RSA key \"\(kid)\" must have at least 2048 bits")
+            }
+            return Entry(
+                kid: kid,
+                family: .rsa,
+                signer: signer,
+                verifier: try crypto.rsaVerifyingKey(modulus: n, exponent: e),
+                publicJWK: [
+                    "kty": "RSA", "n": .string(Base64URL.encode(n)), "e": .string(Base64URL.encode(e)),
+                    "kid": .string(kid), "use": "sig", "alg": "RS256",
+                ],
+                use: jwk["use"]?.stringValue
+            )
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError("\(setting): key \"\(kid)\": \(error)")
+        }
     }
 
     /// The key that signs new tokens: `signing_key_id` if set, else the first `"use":"sig"` key, else the first.

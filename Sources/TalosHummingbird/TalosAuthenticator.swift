@@ -1,0 +1,402 @@
+public import AsyncHTTPClient
+public import Logging
+import NIOCore
+import NIOHTTP1
+public import ServiceLifecycle
+import Synchronization
+import TalosClient
+public import TalosCore
+import TalosOpenSSL
+
+/// Verifies the credentials a service receives, the way Talos would, as cheaply as it safely can:
+///
+/// - **Derived JWTs** offline, against the JWK Set read from Talos (again on an unknown `kid`), checking signature,
+///   `iss`, `exp`/`nbf`, `tty`, `nid`, `acl` and `aud` as Talos does (spec §6.3).
+/// - **API keys** (and macaroons) through Talos's verify, keeping valid answers for `cacheTTL` under a keyed hash of
+///   the credential. Keys whose rate limit Talos enforces are never cached: every use must be counted.
+/// - **Revocations**: as a `Service` it follows Talos's revocation feed and drops a key's cached identities when
+///   the feed reports it. While the feed is down nothing cached is trusted, and the cache is emptied, so that a
+///   revocation missed meanwhile cannot be served from it; trust returns once resubscribed.
+///
+/// Add it to the application's services so that the feed and JWK Set refreshes run, and put `middleware()` in
+/// front of the routes to protect.
+public final class TalosAuthenticator: Service, Sendable {
+    /// What this authenticator accepts and where Talos is.
+    public let configuration: TalosAuthConfiguration
+    let client: TalosClient
+    let httpClient: HTTPClient
+    let crypto: any CryptoBackend
+    let logger: Logger
+    /// Keys the cache by an HMAC under a per-process random key: the credential itself is never stored.
+    private let cacheKey: any HMACKey
+    private let state: Mutex<State>
+
+    private struct State {
+        var cache: IdentityCache
+        var feedConnected = false
+        /// Bumped by every eviction, reset and feed change; an answer is cached only if none happened meanwhile.
+        var generation: UInt64 = 0
+        var keyring = SigningKeyring.empty
+        var keyringLoaded = false
+        var keysRefresh: Task<Void, Never>?
+        var lastKeysAttempt: ContinuousClock.Instant?
+        var statistics = TalosAuthStatistics()
+    }
+
+    /// - Parameters:
+    ///   - configuration: where Talos is and what to accept.
+    ///   - httpClient: the connection pool for calls to Talos and the feed (default: AsyncHTTPClient's shared one).
+    ///   - crypto: the primitives for JWT signatures and cache keys (default: OpenSSL).
+    /// - Throws: when the default crypto backend cannot start.
+    public init(
+        configuration: TalosAuthConfiguration,
+        httpClient: HTTPClient = .shared,
+        crypto: (any CryptoBackend)? = nil,
+        logger: Logger = Logger(label: "talos.auth")
+    ) throws {
+        let crypto = try crypto ?? OpenSSLCrypto()
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.crypto = crypto
+        self.logger = logger
+        self.client = TalosClient(
+            endpoint: configuration.endpoint,
+            timeout: configuration.requestTimeout,
+            httpClient: httpClient,
+            userAgent: "talos-hummingbird/\(TalosVersion.current)"
+        )
+        self.cacheKey = crypto.hmacSHA256Key(crypto.randomBytes(32))
+        self.state = Mutex(State(cache: IdentityCache(capacity: configuration.cacheCapacity)))
+    }
+
+    /// Counters and state, for health endpoints, metrics and tests.
+    public var statistics: TalosAuthStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.feedConnected = state.feedConnected
+            statistics.cachedIdentities = state.cache.count
+            statistics.signingKeys = state.keyring.entries.count
+            return statistics
+        }
+    }
+
+    /// Credentials longer than this are refused without asking Talos (Talos answers `INVALID_FORMAT` for them).
+    static let maxCredentialBytes = 8192
+
+    /// Verifies `credential`.
+    /// - Parameter clientAddress: the address of the caller, for derived JWTs restricted by `acl`.
+    /// - Throws: `TalosAuthError`: 401 for an invalid credential, 429 when its rate limit is spent, 503 when Talos
+    ///   cannot answer.
+    public func authenticate(
+        _ credential: String,
+        clientAddress: IPAddress?
+    ) async throws(TalosAuthError)
+        -> TalosIdentity
+    {
+        guard credential.utf8.count <= Self.maxCredentialBytes else {
+            throw .refused("VERIFICATION_ERROR_INVALID_FORMAT")
+        }
+        if !configuration.issuers.isEmpty, let kid = Self.jwtKeyID(credential) {
+            return try await verifyJWT(credential, kid: kid, clientAddress: clientAddress)
+        }
+        return try await verifyWithTalos(credential)
+    }
+
+    // MARK: API keys
+
+    private func verifyWithTalos(_ credential: String) async throws(TalosAuthError) -> TalosIdentity {
+        let hash = cacheKey.authenticate(Array(credential.utf8))
+        let followsRevocations = configuration.followsRevocations
+        let lookup: (TalosIdentity?, UInt64?) = state.withLock { state in
+            guard state.feedConnected || !followsRevocations else { return (nil, nil) }
+            if var identity = state.cache.lookup(hash, now: .now) {
+                state.statistics.cacheHits += 1
+                identity.verifiedBy = .cache
+                return (identity, nil)
+            }
+            return (nil, state.generation)
+        }
+        if let cached = lookup.0 { return cached }
+
+        let verification: TalosVerification
+        do {
+            verification = try await client.verify(credential, expectedAudiences: configuration.expectedAudiences)
+        } catch {
+            state.withLock { $0.statistics.talosFailures += 1 }
+            logger.warning("talos verify failed", metadata: ["error": "\(error)"])
+            throw TalosAuthError(.serviceUnavailable, "The credential cannot be verified now.")
+        }
+        state.withLock { $0.statistics.talosVerifications += 1 }
+        guard verification.isValid else {
+            throw .refused(verification.errorCode ?? "VERIFICATION_ERROR_UNSPECIFIED")
+        }
+        let expireTime = verification.expireTime.flatMap(Timestamp.init(rfc3339:))
+        let identity = TalosIdentity(
+            verifiedBy: .talos,
+            keyID: verification.keyID ?? "",
+            actorID: verification.actorID ?? "",
+            scopes: verification.scopes,
+            metadata: verification.metadata,
+            audiences: verification.audiences,
+            expireTime: expireTime
+        )
+        // A key whose rate limit Talos enforces must reach Talos on every use.
+        guard let generation = lookup.1, verification.json["rate_limit_remaining"] == nil else { return identity }
+        var lifetime = configuration.cacheTTL
+        if let expireTime {
+            let left = expireTime.microseconds - SystemWallClock().now().microseconds
+            lifetime = min(lifetime, .microseconds(left))
+        }
+        guard lifetime > .zero else { return identity }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            state.cache.insert(identity, hash: hash, expiry: .now + lifetime)
+        }
+        return identity
+    }
+
+    // MARK: Derived JWTs
+
+    /// The header's `kid` when `credential` is shaped like a compact JWS (`header.payload.signature`).
+    static func jwtKeyID(_ credential: String) -> String? {
+        let parts = credential.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Base64URL.decode(parts[0]),
+            let kid = (try? JSONValue.parse(header))?["kid"]?.stringValue
+        else { return nil }
+        return kid
+    }
+
+    private func verifyJWT(
+        _ token: String,
+        kid: String,
+        clientAddress: IPAddress?
+    ) async throws(TalosAuthError)
+        -> TalosIdentity
+    {
+        var (keyring, loaded) = state.withLock { ($0.keyring, $0.keyringLoaded) }
+        if keyring.entry(kid: kid) == nil {
+            await refreshSigningKeys()
+            (keyring, loaded) = state.withLock { ($0.keyring, $0.keyringLoaded) }
+        }
+        guard loaded else { throw TalosAuthError(.serviceUnavailable, "Talos's signing keys cannot be read now.") }
+        guard let claims = JWTCodec.verify(token, keyring: keyring), configuration.issuers.contains(claims.issuer)
+        else { throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID") }
+        let now = SystemWallClock().now().seconds
+        let skew = configuration.clockSkew.components.seconds
+        let bound: Int64 = 253_402_300_799  // year 9999, as Talos bounds token instants
+        guard (-bound...bound).contains(claims.expires), (-bound...bound).contains(claims.notBefore) else {
+            throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID")
+        }
+        if now > claims.expires + skew { throw .refused("VERIFICATION_ERROR_EXPIRED") }
+        if now < claims.notBefore - skew { throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID") }
+        if let type = claims.tokenType, type != "derived" { throw .refused("VERIFICATION_ERROR_INVALID_FORMAT") }
+        if claims.nid != configuration.tenantID { throw .refused("VERIFICATION_ERROR_NOT_FOUND") }
+        for acl in claims.acls where !acl.isEmpty {
+            guard let clientAddress, acl.contains(where: { CIDR($0)?.contains(clientAddress) ?? false }) else {
+                throw .refused("VERIFICATION_ERROR_IP_NOT_ALLOWED")
+            }
+        }
+        let expected = configuration.expectedAudiences
+        if claims.audiences.isEmpty != expected.isEmpty
+            || (!claims.audiences.isEmpty && !claims.audiences.contains(where: expected.contains))
+        {
+            throw .refused("VERIFICATION_ERROR_AUDIENCE_MISMATCH")
+        }
+        var metadata = claims.custom
+        for (name, value) in claims.meta ?? [:] { metadata[name] = value }
+        state.withLock { $0.statistics.localJWTVerifications += 1 }
+        return TalosIdentity(
+            verifiedBy: .jwks,
+            keyID: claims.parentKeyID,
+            actorID: claims.actorID ?? "",
+            scopes: claims.scopes,
+            metadata: metadata,
+            audiences: claims.audiences,
+            expireTime: Timestamp(seconds: claims.expires)
+        )
+    }
+
+    /// Reads the JWK Set again, at most one read at a time and at most every `jwksMinimumInterval` (every second
+    /// until a read has succeeded); callers wait for the read in flight.
+    func refreshSigningKeys() async {
+        let read: Task<Void, Never>? = state.withLock { state in
+            if let inFlight = state.keysRefresh { return inFlight }
+            let now = ContinuousClock.now
+            let gap = state.keyringLoaded ? configuration.jwksMinimumInterval : .seconds(1)
+            if let last = state.lastKeysAttempt, now - last < gap { return nil }
+            state.lastKeysAttempt = now
+            let read = Task { await self.readSigningKeys() }
+            state.keysRefresh = read
+            return read
+        }
+        await read?.value
+    }
+
+    private func readSigningKeys() async {
+        defer { state.withLock { $0.keysRefresh = nil } }
+        do {
+            let keyring = SigningKeyring(jwks: try await client.jwks(), crypto: crypto)
+            state.withLock { state in
+                state.keyring = keyring
+                state.keyringLoaded = true
+                state.statistics.jwksReads += 1
+            }
+        } catch {
+            logger.warning("cannot read Talos's JWK Set", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Service
+
+    /// Follows the revocation feed and refreshes the JWK Set until graceful shutdown.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if !self.configuration.issuers.isEmpty {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            await self.refreshSigningKeys()
+                            try? await Task.sleep(for: self.configuration.jwksRefreshInterval)
+                        }
+                    }
+                }
+                if self.configuration.followsRevocations {
+                    group.addTask { await self.followRevocations() }
+                }
+            }
+        }
+    }
+
+    /// Subscribes, and again after every loss with a backoff of 0.1 s doubling to 5 s.
+    private func followRevocations() async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await followRevocationsOnce { backoff = .milliseconds(100) }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("revocation feed lost", metadata: ["error": "\(error)"])
+                }
+            }
+            feedLost()
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    /// Chunks received on the feed, watched for silence.
+    final class ChunkCounter: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    struct FeedError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private func followRevocationsOnce(onConnected: () -> Void) async throws {
+        var base = configuration.feedEndpoint ?? configuration.endpoint
+        while base.hasSuffix("/") { base.removeLast() }
+        var request = HTTPClientRequest(url: base + "/v2alpha1/admin/revocations:watch")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        request.headers.add(name: "User-Agent", value: "talos-hummingbird/\(TalosVersion.current)")
+        let response = try await httpClient.execute(request, deadline: .distantFuture)
+        guard response.status == .ok,
+            response.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
+        else { throw FeedError(description: "the feed answered HTTP \(response.status.code)") }
+        feedConnected()
+        onConnected()
+        let received = ChunkCounter()
+        let body = response.body
+        let idleTimeout = configuration.feedIdleTimeout
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var parser = ServerSentEventParser()
+                for try await chunk in body {
+                    received.count.add(1, ordering: .relaxed)
+                    for event in try parser.consume(chunk.readableBytesView) { self.apply(event) }
+                }
+            }
+            group.addTask {
+                var seen = 0
+                while true {
+                    try await Task.sleep(for: idleTimeout)
+                    let now = received.count.load(ordering: .relaxed)
+                    guard now != seen else { throw FeedError(description: "the feed sent nothing for \(idleTimeout)") }
+                    seen = now
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func apply(_ event: ServerSentEventParser.Event) {
+        switch event.type {
+        case "revoked":
+            guard let keyID = (try? JSONValue.parse(event.data))?["key_id"]?.stringValue else { return }
+            state.withLock { state in
+                state.generation &+= 1
+                state.statistics.revocations += 1
+                state.statistics.evictions += state.cache.evict(keyID: keyID)
+            }
+        case "reset":
+            logger.info("revocation feed reset: cache cleared")
+            state.withLock { state in
+                state.generation &+= 1
+                state.statistics.resets += 1
+                state.cache.removeAll()
+            }
+        default:
+            break
+        }
+    }
+
+    private func feedConnected() {
+        logger.info("revocation feed connected")
+        state.withLock { state in
+            state.generation &+= 1
+            state.feedConnected = true
+            state.statistics.feedConnections += 1
+        }
+    }
+
+    /// Stops trusting the cache and empties it: revocations sent while disconnected were not seen.
+    private func feedLost() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.feedConnected = false
+            state.cache.removeAll()
+        }
+    }
+}
+
+/// What a `TalosAuthenticator` has done so far.
+public struct TalosAuthStatistics: Sendable, Hashable {
+    /// Whether the revocation feed is connected (the cache is trusted only then).
+    public var feedConnected = false
+    /// Identities in the cache now.
+    public var cachedIdentities = 0
+    /// Requests answered from the cache.
+    public var cacheHits = 0
+    /// Credentials Talos verified (valid or not).
+    public var talosVerifications = 0
+    /// Calls to Talos's verify that failed (Talos unreachable or erring).
+    public var talosFailures = 0
+    /// Derived JWTs accepted locally.
+    public var localJWTVerifications = 0
+    /// Successful reads of the JWK Set.
+    public var jwksReads = 0
+    /// Verifying keys in the JWK Set now.
+    public var signingKeys = 0
+    /// Subscriptions to the revocation feed that succeeded.
+    public var feedConnections = 0
+    /// `revoked` events received.
+    public var revocations = 0
+    /// Cached identities dropped for a revocation.
+    public var evictions = 0
+    /// `reset` events received.
+    public var resets = 0
+
+    /// All zero.
+    public init() {}
+}

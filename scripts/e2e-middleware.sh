@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# TalosHummingbird end to end (issue #11): the example service (Examples/ProtectedService) in front of two Talos
+# replicas on one PostgreSQL. It verifies keys through replica A and follows the revocation feed of replica B
+# through a TCP proxy that the test can kill:
+#   - a key revoked on A is refused by the service (which had it cached) within 1 s, over 20 revocations;
+#   - scopes are enforced (403 in the envelope), derived JWTs are verified offline (JWK Set of A);
+#   - with the feed connection killed the service trusts no cached identity (a control service without the feed
+#     keeps serving a revoked key from its cache), and trusts its cache again once resubscribed;
+#   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown).
+#   scripts/e2e-middleware.sh TALOS_BINARY SERVICE_BINARY DSN
+set -euo pipefail
+binary=$(realpath "$1")
+service=$(realpath "$2")
+dsn=$3
+work=$(mktemp -d)
+passed=0 failed=0
+check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+db="talos_middleware_$$"
+base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
+psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+export TALOS_SECRETS_HMAC_CURRENT="middleware-secret-that-is-long-enough-0123456789"
+export TALOS_CREDENTIALS_ISSUER="https://middleware.example.com"
+export TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS=$("$binary" jwk generate eddsa --kid ed --base64)
+export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
+export TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m
+"$binary" migrate up >/dev/null
+
+wait_for() { # url log
+  for _ in $(seq 1 150); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "no answer from $1:"; cat "$2"; return 1
+}
+start_talos() { # name port
+  TALOS_SERVE_HTTP_PORT="$2" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/$1.log" 2>&1 &
+  pids+=($!); eval "pid_$1=$!"
+  wait_for "http://127.0.0.1:$2/health/alive" "$work/$1.log"
+}
+start_proxy() { # listen_port target_port
+  python3 - "$1" "$2" >>"$work/proxy.log" 2>&1 <<'PY' &
+import socket, sys, threading
+listen, target = int(sys.argv[1]), int(sys.argv[2])
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", listen)); server.listen(16)
+def pipe(src, dst):
+    try:
+        while (data := src.recv(65536)):
+            dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+PY
+  proxy_pid=$!; pids+=($proxy_pid)
+  for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null && return 0; sleep 0.1; done
+}
+start_service() { # name port extra-args...
+  local name=$1 port=$2; shift 2
+  "$service" --talos "http://127.0.0.1:$port_a" --issuer "$TALOS_CREDENTIALS_ISSUER" --cache-ttl 300 --port "$port" "$@" \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/health" "$work/$name.log"
+}
+
+port_a=$(free_port); port_b=$(free_port); port_proxy=$(free_port); port_app=$(free_port); port_control=$(free_port)
+start_talos a "$port_a"; start_talos b "$port_b"
+start_proxy "$port_proxy" "$port_b"
+start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy"
+start_service control "$port_control" --no-revocation-feed
+
+python3 - "$port_a" "$port_b" "$port_app" "$port_control" >"$work/result.txt" <<'PY'
+import http.client, json, sys, time
+port_a, port_b, port_app, port_control = map(int, sys.argv[1:])
+def call(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
+    r = conn.getresponse(); data = r.read(); conn.close()
+    return r.status, (json.loads(data) if data else None)
+def issue(scopes=("read:*",)):
+    _, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "m", "actor_id": "svc-user", "scopes": list(scopes)})
+    return j["issued_api_key"]["key_id"], j["secret"]
+def revoke(key_id):
+    call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+def whoami(port, secret, path="/v1/whoami"):
+    return call(port, "GET", path, headers={"Authorization": f"Bearer {secret}"})
+def stats(port):
+    return call(port, "GET", "/talos-auth")[1]
+def wait(predicate, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate(): return True
+        time.sleep(0.02)
+    return predicate()
+
+print(f"subscribed={wait(lambda: stats(port_app)['feed_connected'], 10)}")
+
+# 1. Revoked on A, refused by the service (subscribed through B) within 1 s, having been served from its cache.
+delays, cached = [], 0
+for _ in range(20):
+    key_id, secret = issue()
+    whoami(port_app, secret)
+    status, body = whoami(port_app, secret)
+    cached += status == 200 and body["verified_by"] == "cache"
+    revoke(key_id)
+    revoked = time.monotonic()
+    refused = wait(lambda: whoami(port_app, secret)[0] == 401, 5)
+    delays.append(time.monotonic() - revoked if refused else 99.0)
+delays.sort()
+print(f"revocations={len(delays)} cached={cached} max_ms={delays[-1]*1000:.1f} p50_ms={delays[10]*1000:.1f}")
+
+# 2. Scopes, the envelope, derived JWTs offline.
+_, reader = issue()
+_, writer = issue(["write"])
+status, _ = whoami(port_app, reader, "/v1/orders")
+denied, envelope = whoami(port_app, writer, "/v1/orders")
+info = envelope["error"]["details"][0]
+missing, missing_envelope = call(port_app, "GET", "/v1/whoami")
+_, derived = call(port_b, "POST", "/v2alpha1/admin/apiKeys:derive", {"credential": reader, "algorithm": "TOKEN_ALGORITHM_JWT", "ttl": "5m"})
+jwt_status, jwt_body = whoami(port_app, derived["token"]["token"], "/v1/orders")
+_, jwt_who = whoami(port_app, derived["token"]["token"])
+print(f"scopes reader={status} writer={denied} reason={info['reason']} scope={info['metadata']['scope']} "
+      f"missing={missing} missing_reason={missing_envelope['error']['details'][0]['reason']} code={envelope['error']['code']}")
+print(f"jwt status={jwt_status} verified_by={jwt_who['verified_by']} local={stats(port_app)['local_jwt_verifications']}")
+PY
+cat "$work/result.txt"
+
+# 3. Kill the feed connection.
+kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+python3 - "$port_a" "$port_app" "$port_control" >>"$work/result.txt" <<'PY'
+import http.client, json, sys, time
+port_a, port_app, port_control = map(int, sys.argv[1:])
+def call(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
+    r = conn.getresponse(); data = r.read(); conn.close()
+    return r.status, (json.loads(data) if data else None)
+def wait(predicate, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate(): return True
+        time.sleep(0.02)
+    return predicate()
+lost = wait(lambda: not call(port_app, "GET", "/talos-auth")[1]["feed_connected"], 2)
+_, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "m", "actor_id": "svc-user", "scopes": ["read:*"]})
+key_id, secret = j["issued_api_key"]["key_id"], j["secret"]
+auth = {"Authorization": f"Bearer {secret}"}
+seen = [call(port_app, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(3)]
+control = [call(port_control, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(2)]
+call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+app_after = call(port_app, "GET", "/v1/whoami", headers=auth)[0]
+control_after = call(port_control, "GET", "/v1/whoami", headers=auth)
+print(f"feed_killed lost={lost} app={','.join(seen)} app_after_revoke={app_after} "
+      f"control={','.join(control)} control_after_revoke={control_after[0]}:{(control_after[1] or {}).get('verified_by')}")
+PY
+start_proxy "$port_proxy" "$port_b"
+python3 - "$port_a" "$port_app" >>"$work/result.txt" <<'PY'
+import http.client, json, sys, time
+port_a, port_app = map(int, sys.argv[1:])
+def call(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
+    r = conn.getresponse(); data = r.read(); conn.close()
+    return r.status, (json.loads(data) if data else None)
+def wait(predicate, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate(): return True
+        time.sleep(0.02)
+    return predicate()
+started = time.monotonic()
+back = wait(lambda: call(port_app, "GET", "/talos-auth")[1]["feed_connected"], 10)
+resubscribed_ms = (time.monotonic() - started) * 1000
+_, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "m", "actor_id": "svc-user", "scopes": ["read:*"]})
+key_id, secret = j["issued_api_key"]["key_id"], j["secret"]
+auth = {"Authorization": f"Bearer {secret}"}
+seen = [call(port_app, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(2)]
+call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
+revoked = time.monotonic()
+refused = wait(lambda: call(port_app, "GET", "/v1/whoami", headers=auth)[0] == 401, 5)
+print(f"feed_back resubscribed={back} after_ms={resubscribed_ms:.0f} app={','.join(seen)} refused={refused} delay_ms={(time.monotonic() - revoked) * 1000:.0f}")
+PY
+# 4. Replica B drains at once although the service is subscribed to its feed.
+drain_start=$(date +%s.%N)
+kill -TERM "$pid_b"; wait "$pid_b" 2>/dev/null || true
+drain_s=$(python3 -c "print(f'{$(date +%s.%N) - $drain_start:.2f}')")
+echo "drain seconds=$drain_s" >>"$work/result.txt"
+sleep 0.3
+echo "app after B left: $(curl -s "http://127.0.0.1:$port_app/talos-auth")" >>"$work/result.txt"
+tail -n 4 "$work/result.txt"
+
+read -r _ cached max _ <<<"$(grep '^revocations=' "$work/result.txt" | sed -E 's/[a-z_0-9]+=//g')"
+check "the service subscribed to the feed of replica B" grep -q '^subscribed=True' "$work/result.txt"
+check "every key was served from the service's cache before its revocation" test "$cached" = 20
+check "revocation on A refused by the service within 1 s (max ${max} ms over 20)" python3 -c "import sys; sys.exit(0 if float('$max') <= 1000 else 1)"
+check "a missing scope is 403 SCOPE_REQUIRED in the envelope; a missing credential 401" \
+  grep -q 'scopes reader=200 writer=403 reason=SCOPE_REQUIRED scope=read:\* missing=401 missing_reason=CREDENTIAL_REQUIRED code=403' "$work/result.txt"
+check "a derived JWT is verified offline against the JWK Set" grep -qE '^jwt status=200 verified_by=jwks local=[1-9]' "$work/result.txt"
+check "feed killed: nothing cached is trusted, the revoked key is refused at once" \
+  grep -q 'feed_killed lost=True app=talos,talos,talos app_after_revoke=401' "$work/result.txt"
+check "control without the feed: its cache serves the revoked key (the cache is real)" \
+  grep -q 'control=talos,cache control_after_revoke=200:cache' "$work/result.txt"
+check "feed back: resubscribed, cache trusted again, revocations refused" \
+  grep -qE 'feed_back resubscribed=True after_ms=[0-9]+ app=talos,cache refused=True' "$work/result.txt"
+check "a replica with a feed subscriber drains within 3 s of SIGTERM" \
+  python3 -c "import sys; sys.exit(0 if float('$drain_s') < 3 else 1)"
+check "the service notices B leaving and stops trusting its cache" grep -q '"feed_connected":false' "$work/result.txt"
+check "no 500 in any Talos log" bash -c "! grep -h '\"status\":\"500\"' '$work'/a.log '$work'/b.log"
+echo "e2e-middleware: $passed passed, $failed failed"
+test "$failed" = 0
