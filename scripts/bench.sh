@@ -27,7 +27,7 @@ server=""
 trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work"' EXIT
 ed_key=$("$binary" jwk generate eddsa --kid ed --base64)
 rsa_key=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. scripts/lib.sh
 
 lua() { # file, body, extra header line
   printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n%s\n' "'$2'" "$3" >"$work/$1"

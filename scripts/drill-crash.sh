@@ -10,7 +10,7 @@ binary=$(realpath "$1")
 dsn=${2:-}
 work=$(mktemp -d)
 failed=0
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 server=""
 pg_db=""
 cleanup() {

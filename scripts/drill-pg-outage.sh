@@ -13,7 +13,7 @@ dsn=$2
 pg_port=$3
 scripts=$(realpath "$(dirname "$0")")
 work=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 server=""
 pg_db="talos_drill_outage_$$"
 base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""

@@ -6,9 +6,7 @@
 set -euo pipefail
 binary=$(realpath "${1:-.build/debug/talos}")
 work=$(mktemp -d)
-passed=0 failed=0
-check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
 export TALOS_SECRETS_HMAC_CURRENT="hardening-secret-that-is-long-enough-0123" TALOS_CREDENTIALS_ISSUER="https://e2e.example.com"

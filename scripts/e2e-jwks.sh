@@ -8,7 +8,7 @@ tools=$2
 work=$(mktemp -d)
 server=""
 trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 port=$(free_port)
 hmac="jwks-secret-that-is-long-enough-0123456789ab"
 ed=$("$binary" jwk generate eddsa --kid ed --base64); rsa=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)

@@ -13,9 +13,7 @@ binary=$(realpath "$1")
 service=$(realpath "$2")
 dsn=$3
 work=$(mktemp -d)
-passed=0 failed=0
-check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
@@ -39,8 +37,8 @@ start_talos() { # name port
   pids+=($!); eval "pid_$1=$!"
   wait_for "http://127.0.0.1:$2/health/alive" "$work/$1.log"
 }
-start_proxy() { # listen_port target_port
-  python3 - "$1" "$2" >>"$work/proxy.log" 2>&1 <<'PY' &
+cat >"$work/proxy.py" <<'PY'
+# A TCP proxy: killing it cuts every connection through it.
 import socket, sys, threading
 listen, target = int(sys.argv[1]), int(sys.argv[2])
 server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -56,10 +54,16 @@ def pipe(src, dst):
         except OSError: pass
 while True:
     client, _ = server.accept()
-    upstream = socket.create_connection(("127.0.0.1", target))
+    try:
+        upstream = socket.create_connection(("127.0.0.1", target))
+    except OSError:
+        client.close()
+        continue
     threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
     threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 PY
+start_proxy() { # listen_port target_port
+  python3 "$work/proxy.py" "$1" "$2" >>"$work/proxy.log" 2>&1 &
   proxy_pid=$!; pids+=($proxy_pid)
   for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))" 2>/dev/null && return 0; sleep 0.1; done
 }
@@ -77,9 +81,10 @@ start_proxy "$port_proxy" "$port_b"
 start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy"
 start_service control "$port_control" --no-revocation-feed
 
-python3 - "$port_a" "$port_b" "$port_app" "$port_control" >"$work/result.txt" <<'PY'
-import http.client, json, sys, time
-port_a, port_b, port_app, port_control = map(int, sys.argv[1:])
+python3 - "$port_a" "$port_b" "$port_app" "$port_control" "$port_proxy" "$work/proxy.py" >"$work/result.txt" <<'PY'
+import http.client, json, subprocess, sys, time
+port_a, port_b, port_app, port_control, port_proxy = map(int, sys.argv[1:6])
+proxy_script = sys.argv[6]
 def call(port, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
@@ -92,28 +97,32 @@ def revoke(key_id):
     call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
 def whoami(port, secret, path="/v1/whoami"):
     return call(port, "GET", path, headers={"Authorization": f"Bearer {secret}"})
-def stats(port):
-    return call(port, "GET", "/talos-auth")[1]
+def verified_by(port, secret):
+    return whoami(port, secret)[1]["verified_by"]
+def feed_connected():
+    return call(port_app, "GET", "/talos-auth")[1]["feed_connected"]
 def wait(predicate, seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if predicate(): return True
         time.sleep(0.02)
     return predicate()
+def refused_within(secret, seconds):
+    revoked = time.monotonic()
+    refused = wait(lambda: whoami(port_app, secret)[0] == 401, seconds)
+    return refused, time.monotonic() - revoked
 
-print(f"subscribed={wait(lambda: stats(port_app)['feed_connected'], 10)}")
+print(f"subscribed={wait(feed_connected, 10)}")
 
 # 1. Revoked on A, refused by the service (subscribed through B) within 1 s, having been served from its cache.
 delays, cached = [], 0
 for _ in range(20):
     key_id, secret = issue()
     whoami(port_app, secret)
-    status, body = whoami(port_app, secret)
-    cached += status == 200 and body["verified_by"] == "cache"
+    cached += verified_by(port_app, secret) == "cache"
     revoke(key_id)
-    revoked = time.monotonic()
-    refused = wait(lambda: whoami(port_app, secret)[0] == 401, 5)
-    delays.append(time.monotonic() - revoked if refused else 99.0)
+    refused, delay = refused_within(secret, 5)
+    delays.append(delay if refused else 99.0)
 delays.sort()
 print(f"revocations={len(delays)} cached={cached} max_ms={delays[-1]*1000:.1f} p50_ms={delays[10]*1000:.1f}")
 
@@ -125,77 +134,47 @@ denied, envelope = whoami(port_app, writer, "/v1/orders")
 info = envelope["error"]["details"][0]
 missing, missing_envelope = call(port_app, "GET", "/v1/whoami")
 _, derived = call(port_b, "POST", "/v2alpha1/admin/apiKeys:derive", {"credential": reader, "algorithm": "TOKEN_ALGORITHM_JWT", "ttl": "5m"})
-jwt_status, jwt_body = whoami(port_app, derived["token"]["token"], "/v1/orders")
-_, jwt_who = whoami(port_app, derived["token"]["token"])
+jwt_status, _ = whoami(port_app, derived["token"]["token"], "/v1/orders")
 print(f"scopes reader={status} writer={denied} reason={info['reason']} scope={info['metadata']['scope']} "
       f"missing={missing} missing_reason={missing_envelope['error']['details'][0]['reason']} code={envelope['error']['code']}")
-print(f"jwt status={jwt_status} verified_by={jwt_who['verified_by']} local={stats(port_app)['local_jwt_verifications']}")
+print(f"jwt status={jwt_status} verified_by={verified_by(port_app, derived['token']['token'])} "
+      f"local={call(port_app, 'GET', '/talos-auth')[1]['local_jwt_verifications']}")
+
+# 3. The feed connection killed: nothing cached is trusted; a control service without the feed shows the cache would
+#    have answered.
+subprocess.run(["pkill", "-f", f"{proxy_script} {port_proxy} "], check=True)
+lost = wait(lambda: not feed_connected(), 2)
+key_id, secret = issue()
+seen = [verified_by(port_app, secret) for _ in range(3)]
+control = [verified_by(port_control, secret) for _ in range(2)]
+revoke(key_id)
+app_after = whoami(port_app, secret)[0]
+control_status, control_body = whoami(port_control, secret)
+print(f"feed_killed lost={lost} app={','.join(seen)} app_after_revoke={app_after} "
+      f"control={','.join(control)} control_after_revoke={control_status}:{(control_body or {}).get('verified_by')}")
+
+# 4. The feed back: resubscribed, the cache trusted again, revocations refused within 1 s.
+proxy = subprocess.Popen([sys.executable, proxy_script, str(port_proxy), str(port_b)])
+started = time.monotonic()
+back = wait(feed_connected, 10)
+resubscribed_ms = (time.monotonic() - started) * 1000
+key_id, secret = issue()
+seen = [verified_by(port_app, secret) for _ in range(2)]
+revoke(key_id)
+refused, delay = refused_within(secret, 5)
+print(f"feed_back resubscribed={back} after_ms={resubscribed_ms:.0f} app={','.join(seen)} refused={refused} delay_ms={delay * 1000:.0f}")
+print(f"proxy_pid={proxy.pid}")
 PY
 cat "$work/result.txt"
-
-# 3. Kill the feed connection.
-kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
-python3 - "$port_a" "$port_app" "$port_control" >>"$work/result.txt" <<'PY'
-import http.client, json, sys, time
-port_a, port_app, port_control = map(int, sys.argv[1:])
-def call(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
-    r = conn.getresponse(); data = r.read(); conn.close()
-    return r.status, (json.loads(data) if data else None)
-def wait(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate(): return True
-        time.sleep(0.02)
-    return predicate()
-lost = wait(lambda: not call(port_app, "GET", "/talos-auth")[1]["feed_connected"], 2)
-_, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "m", "actor_id": "svc-user", "scopes": ["read:*"]})
-key_id, secret = j["issued_api_key"]["key_id"], j["secret"]
-auth = {"Authorization": f"Bearer {secret}"}
-seen = [call(port_app, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(3)]
-control = [call(port_control, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(2)]
-call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
-app_after = call(port_app, "GET", "/v1/whoami", headers=auth)[0]
-control_after = call(port_control, "GET", "/v1/whoami", headers=auth)
-print(f"feed_killed lost={lost} app={','.join(seen)} app_after_revoke={app_after} "
-      f"control={','.join(control)} control_after_revoke={control_after[0]}:{(control_after[1] or {}).get('verified_by')}")
-PY
-start_proxy "$port_proxy" "$port_b"
-python3 - "$port_a" "$port_app" >>"$work/result.txt" <<'PY'
-import http.client, json, sys, time
-port_a, port_app = map(int, sys.argv[1:])
-def call(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
-    r = conn.getresponse(); data = r.read(); conn.close()
-    return r.status, (json.loads(data) if data else None)
-def wait(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate(): return True
-        time.sleep(0.02)
-    return predicate()
-started = time.monotonic()
-back = wait(lambda: call(port_app, "GET", "/talos-auth")[1]["feed_connected"], 10)
-resubscribed_ms = (time.monotonic() - started) * 1000
-_, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "m", "actor_id": "svc-user", "scopes": ["read:*"]})
-key_id, secret = j["issued_api_key"]["key_id"], j["secret"]
-auth = {"Authorization": f"Bearer {secret}"}
-seen = [call(port_app, "GET", "/v1/whoami", headers=auth)[1]["verified_by"] for _ in range(2)]
-call(port_a, "POST", f"/v2alpha1/admin/apiKeys/{key_id}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
-revoked = time.monotonic()
-refused = wait(lambda: call(port_app, "GET", "/v1/whoami", headers=auth)[0] == 401, 5)
-print(f"feed_back resubscribed={back} after_ms={resubscribed_ms:.0f} app={','.join(seen)} refused={refused} delay_ms={(time.monotonic() - revoked) * 1000:.0f}")
-PY
-# 4. Replica B drains at once although the service is subscribed to its feed.
+pids+=($(sed -n 's/^proxy_pid=//p' "$work/result.txt"))
+# 5. Replica B drains at once although the service is subscribed to its feed.
 drain_start=$(date +%s.%N)
 kill -TERM "$pid_b"; wait "$pid_b" 2>/dev/null || true
 drain_s=$(python3 -c "print(f'{$(date +%s.%N) - $drain_start:.2f}')")
 echo "drain seconds=$drain_s" >>"$work/result.txt"
 sleep 0.3
 echo "app after B left: $(curl -s "http://127.0.0.1:$port_app/talos-auth")" >>"$work/result.txt"
-tail -n 4 "$work/result.txt"
+tail -n 2 "$work/result.txt"
 
 read -r _ cached max _ <<<"$(grep '^revocations=' "$work/result.txt" | sed -E 's/[a-z_0-9]+=//g')"
 check "the service subscribed to the feed of replica B" grep -q '^subscribed=True' "$work/result.txt"

@@ -8,8 +8,7 @@ tools=$2
 work=$(mktemp -d)
 server=""
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-passed=0 failed=0
-check() { local name=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi; }
+. "$(dirname "$0")/lib.sh"
 for mode in all admin public; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   args=(serve); [ "$mode" = all ] || args+=("$mode")

@@ -248,22 +248,24 @@ public final class TalosAuthenticator: Service, Sendable {
 
     // MARK: Service
 
-    /// Follows the revocation feed and refreshes the JWK Set until graceful shutdown.
+    /// Follows the revocation feed and refreshes the JWK Set until graceful shutdown (or cancellation); with
+    /// neither to do it still waits, since a service that returns early stops its whole service group.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                if !self.configuration.issuers.isEmpty {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            await self.refreshSigningKeys()
-                            try? await Task.sleep(for: self.configuration.jwksRefreshInterval)
-                        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            if !self.configuration.issuers.isEmpty {
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.refreshSigningKeys()
+                        try? await Task.sleep(for: self.configuration.jwksRefreshInterval)
                     }
                 }
-                if self.configuration.followsRevocations {
-                    group.addTask { await self.followRevocations() }
-                }
             }
+            if self.configuration.followsRevocations {
+                group.addTask { await self.followRevocations() }
+            }
+            await group.next()
+            group.cancelAll()
         }
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdAuth
 import HummingbirdTesting
 import Logging
+import ServiceLifecycle
 import TalosClient
 import TalosCore
 import TalosHost
@@ -228,6 +229,29 @@ import Testing
                 let (status, body, _) = try await get("/whoami", Self.bearer(secret))
                 #expect(status == .serviceUnavailable && body.contains("SERVICE_UNAVAILABLE"))
             }
+        }
+    }
+
+    @Test func runsUntilGracefulShutdownWithNothingToFollow() async throws {
+        var settings = TalosAuthConfiguration(endpoint: "http://127.0.0.1:1")
+        settings.followsRevocations = false
+        let authenticator = try TalosAuthenticator(configuration: settings, logger: Self.quiet)
+        let services = ServiceGroup(services: [authenticator], logger: Self.quiet)
+        try await withThrowingTaskGroup(of: String.self) { tasks in
+            tasks.addTask {
+                try await services.run()
+                return "group ended"
+            }
+            tasks.addTask {
+                try await Task.sleep(for: .milliseconds(300))
+                return "still running"
+            }
+            // A service that returned would have ended the group (and the application) at once.
+            let first = try await tasks.next()
+            #expect(first == "still running")
+            await services.triggerGracefulShutdown()
+            let second = try await tasks.next()
+            #expect(second == "group ended")
         }
     }
 
