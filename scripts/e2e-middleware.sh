@@ -3,7 +3,8 @@
 # replicas on one PostgreSQL. It verifies keys through replica A and follows the revocation feed of replica B
 # through a TCP proxy that the test can kill:
 #   - a key revoked on A is refused by the service (which had it cached) within 1 s, over 20 revocations;
-#   - scopes are enforced (403 in the envelope), derived JWTs are verified offline (JWK Set of A);
+#   - scopes are enforced (403 in the envelope), derived JWTs are verified offline (JWK Set of A), a key restricted
+#     to a CIDR is checked against the caller's address (forwarded in X-Real-IP), cached per address;
 #   - with the feed connection killed the service trusts no cached identity (a control service without the feed
 #     keeps serving a revoked key from its cache), and trusts its cache again once resubscribed;
 #   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown).
@@ -26,6 +27,7 @@ export TALOS_CREDENTIALS_ISSUER="https://middleware.example.com"
 export TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS=$("$binary" jwk generate eddsa --kid ed --base64)
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 export TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m
+export TALOS_SERVE_HTTP_CLIENT_IP_SOURCE=CLIENT_IP_SOURCE_X_REAL_IP TALOS_SERVE_HTTP_TRUSTED_PROXIES=127.0.0.1/32
 "$binary" migrate up >/dev/null
 
 wait_for() { # url log
@@ -78,15 +80,15 @@ start_service() { # name port extra-args...
 port_a=$(free_port); port_b=$(free_port); port_proxy=$(free_port); port_app=$(free_port); port_control=$(free_port)
 start_talos a "$port_a"; start_talos b "$port_b"
 start_proxy "$port_proxy" "$port_b"
-start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy"
+start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy" --client-address-header X-Real-IP
 start_service control "$port_control" --no-revocation-feed
 
 python3 - "$port_a" "$port_b" "$port_app" "$port_control" "$port_proxy" "$work/proxy.py" >"$work/result.txt" <<'PY'
 import http.client, json, subprocess, sys, time
 port_a, port_b, port_app, port_control, port_proxy = map(int, sys.argv[1:6])
 proxy_script = sys.argv[6]
-def call(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def call(port, method, path, body=None, headers=None, source="127.0.0.1"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
     r = conn.getresponse(); data = r.read(); conn.close()
     return r.status, (json.loads(data) if data else None)
@@ -140,6 +142,17 @@ print(f"scopes reader={status} writer={denied} reason={info['reason']} scope={in
 print(f"jwt status={jwt_status} verified_by={verified_by(port_app, derived['token']['token'])} "
       f"local={call(port_app, 'GET', '/talos-auth')[1]['local_jwt_verifications']}")
 
+# 2b. A key restricted to 127.0.0.2: the service forwards each caller's address (X-Real-IP, which the replicas trust
+#     from 127.0.0.1) and keeps cached answers per address.
+_, j = call(port_a, "POST", "/v2alpha1/admin/issuedApiKeys", {"name": "ip", "actor_id": "svc-user", "scopes": ["read:*"],
+                                                             "ip_restriction": {"allowed_cidrs": ["127.0.0.2/32"]}})
+def from_address(source):
+    status, body = call(port_app, "GET", "/v1/whoami", headers={"Authorization": f"Bearer {j['secret']}"}, source=source)
+    return f"{status}:{body['verified_by'] if status == 200 else body['error']['details'][0]['metadata']['error_code']}"
+allowed = [from_address("127.0.0.2") for _ in range(2)]
+other = [from_address("127.0.0.1") for _ in range(2)]
+print(f"ip allowed={','.join(allowed)} other={','.join(other)}")
+
 # 3. The feed connection killed: nothing cached is trusted; a control service without the feed shows the cache would
 #    have answered.
 subprocess.run(["pkill", "-f", f"{proxy_script} {port_proxy} "], check=True)
@@ -183,6 +196,8 @@ check "revocation on A refused by the service within 1 s (max ${max} ms over 20)
 check "a missing scope is 403 SCOPE_REQUIRED in the envelope; a missing credential 401" \
   grep -q 'scopes reader=200 writer=403 reason=SCOPE_REQUIRED scope=read:\* missing=401 missing_reason=CREDENTIAL_REQUIRED code=403' "$work/result.txt"
 check "a derived JWT is verified offline against the JWK Set" grep -qE '^jwt status=200 verified_by=jwks local=[1-9]' "$work/result.txt"
+check "a key restricted to 127.0.0.2: served (then cached) for that caller only" \
+  grep -q 'ip allowed=200:talos,200:cache other=401:VERIFICATION_ERROR_IP_NOT_ALLOWED,401:VERIFICATION_ERROR_IP_NOT_ALLOWED' "$work/result.txt"
 check "feed killed: nothing cached is trusted, the revoked key is refused at once" \
   grep -q 'feed_killed lost=True app=talos,talos,talos app_after_revoke=401' "$work/result.txt"
 check "control without the feed: its cache serves the revoked key (the cache is real)" \

@@ -26,6 +26,9 @@ struct ProtectedService: AsyncParsableCommand {
     @Option(help: "Seconds a verified API key is trusted without asking Talos.")
     var cacheTTL = 60
 
+    @Option(help: "Forward the caller's address to Talos in this header (Talos's client_ip_source), e.g. X-Real-IP.")
+    var clientAddressHeader: String?
+
     @Flag(help: "Do not follow the revocation feed: cached keys stay trusted for --cache-ttl.")
     var noRevocationFeed = false
 
@@ -40,6 +43,7 @@ struct ProtectedService: AsyncParsableCommand {
         settings.feedEndpoint = feed
         settings.followsRevocations = !noRevocationFeed
         settings.cacheTTL = .seconds(cacheTTL)
+        settings.clientAddressHeader = clientAddressHeader
         let talos = try TalosAuthenticator(configuration: settings)
 
         let router = Router(context: ServiceContext.self)

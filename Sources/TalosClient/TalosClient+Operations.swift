@@ -127,11 +127,15 @@ extension TalosClient {
     // MARK: Verification and derived tokens
 
     /// Verifies a credential (spec §3.14). Invalid credentials are results, not errors.
-    /// - Parameter cacheControl: e.g. `no-cache` to bypass the server's verification cache.
+    /// - Parameters:
+    ///   - cacheControl: e.g. `no-cache` to bypass the server's verification cache.
+    ///   - headers: more request headers, e.g. the end client's address in the header `serve.http.client_ip_source`
+    ///     names (honoured when this caller is one of the server's `trusted_proxies`).
     public func verify(
         _ credential: String,
         expectedAudiences: [String] = [],
-        cacheControl: String? = nil
+        cacheControl: String? = nil,
+        headers: [(String, String)] = []
     ) async throws(TalosClientError) -> TalosVerification {
         var body: JSONObject = ["credential": .string(credential)]
         if !expectedAudiences.isEmpty { body["expected_audiences"] = .array(expectedAudiences.map(JSONValue.string)) }
@@ -139,7 +143,7 @@ extension TalosClient {
             .POST,
             "/v2alpha1/admin/apiKeys:verify",
             body: .object(body),
-            headers: cacheControl.map { [("Cache-Control", $0)] } ?? []
+            headers: (cacheControl.map { [("Cache-Control", $0)] } ?? []) + headers
         )
         return TalosVerification(response.body, cache: response.header("Ory-Talos-Cache"))
     }

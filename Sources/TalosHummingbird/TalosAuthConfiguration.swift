@@ -20,6 +20,12 @@ public struct TalosAuthConfiguration: Sendable {
     public var tenantID: String
     /// A header to read the raw credential from (e.g. `X-API-Key`) before `Authorization: Bearer`.
     public var credentialHeader: String?
+    /// The header in which Talos reads the client's address (its `serve.http.client_ip_source`, e.g. `X-Real-IP`),
+    /// for keys restricted to CIDRs. When set and the request context knows the peer
+    /// (`RemoteAddressRequestContext`), verify calls carry the peer's address in it and cached answers are kept per
+    /// address; Talos honours it only from its `serve.http.trusted_proxies`. `nil`: keys' CIDRs are checked against
+    /// this service's own address.
+    public var clientAddressHeader: String?
     /// How long a verified API key is trusted without asking Talos again (capped by the key's expiry).
     public var cacheTTL: Duration
     /// How many identities the cache holds at most; the oldest go first.
@@ -46,6 +52,7 @@ public struct TalosAuthConfiguration: Sendable {
         self.expectedAudiences = []
         self.tenantID = UUIDText.nilUUID
         self.credentialHeader = nil
+        self.clientAddressHeader = nil
         self.cacheTTL = .seconds(60)
         self.cacheCapacity = 10_000
         self.clockSkew = .seconds(300)

@@ -99,13 +99,20 @@ public final class TalosAuthenticator: Service, Sendable {
         if !configuration.issuers.isEmpty, let kid = Self.jwtKeyID(credential) {
             return try await verifyJWT(credential, kid: kid, clientAddress: clientAddress)
         }
-        return try await verifyWithTalos(credential)
+        return try await verifyWithTalos(credential, clientAddress: clientAddress)
     }
 
     // MARK: API keys
 
-    private func verifyWithTalos(_ credential: String) async throws(TalosAuthError) -> TalosIdentity {
-        let hash = cacheKey.authenticate(Array(credential.utf8))
+    private func verifyWithTalos(
+        _ credential: String,
+        clientAddress: IPAddress?
+    ) async throws(TalosAuthError) -> TalosIdentity {
+        // With the client's address forwarded, Talos's answer depends on it (a key's CIDRs): cache per address.
+        let forwarded = configuration.clientAddressHeader.flatMap { header in clientAddress.map { (header, $0) } }
+        var cacheInput = Array(credential.utf8)
+        if let (_, address) = forwarded { cacheInput += [0] + address.bytes }
+        let hash = cacheKey.authenticate(cacheInput)
         let followsRevocations = configuration.followsRevocations
         let lookup: (TalosIdentity?, UInt64?) = state.withLock { state in
             guard state.feedConnected || !followsRevocations else { return (nil, nil) }
@@ -120,7 +127,11 @@ public final class TalosAuthenticator: Service, Sendable {
 
         let verification: TalosVerification
         do {
-            verification = try await client.verify(credential, expectedAudiences: configuration.expectedAudiences)
+            verification = try await client.verify(
+                credential,
+                expectedAudiences: configuration.expectedAudiences,
+                headers: forwarded.map { [($0.0, $0.1.description)] } ?? []
+            )
         } catch {
             state.withLock { $0.statistics.talosFailures += 1 }
             logger.warning("talos verify failed", metadata: ["error": "\(error)"])
