@@ -192,36 +192,22 @@ public final class TalosAuthenticator: Service, Sendable {
         guard loaded else { throw TalosAuthError(.serviceUnavailable, "Talos's signing keys cannot be read now.") }
         guard let claims = JWTCodec.verify(token, keyring: keyring), configuration.issuers.contains(claims.issuer)
         else { throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID") }
-        let now = SystemWallClock().now().seconds
-        let skew = configuration.clockSkew.components.seconds
-        let bound: Int64 = 253_402_300_799  // year 9999, as Talos bounds token instants
-        guard (-bound...bound).contains(claims.expires), (-bound...bound).contains(claims.notBefore) else {
-            throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID")
+        if let failure = claims.failure(
+            at: SystemWallClock().now(),
+            clockSkew: configuration.clockSkew,
+            nid: configuration.tenantID,
+            clientIP: clientAddress,
+            expectedAudiences: configuration.expectedAudiences
+        ) {
+            throw .refused(failure.wireName)
         }
-        if now > claims.expires + skew { throw .refused("VERIFICATION_ERROR_EXPIRED") }
-        if now < claims.notBefore - skew { throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID") }
-        if let type = claims.tokenType, type != "derived" { throw .refused("VERIFICATION_ERROR_INVALID_FORMAT") }
-        if claims.nid != configuration.tenantID { throw .refused("VERIFICATION_ERROR_NOT_FOUND") }
-        for acl in claims.acls where !acl.isEmpty {
-            guard let clientAddress, acl.contains(where: { CIDR($0)?.contains(clientAddress) ?? false }) else {
-                throw .refused("VERIFICATION_ERROR_IP_NOT_ALLOWED")
-            }
-        }
-        let expected = configuration.expectedAudiences
-        if claims.audiences.isEmpty != expected.isEmpty
-            || (!claims.audiences.isEmpty && !claims.audiences.contains(where: expected.contains))
-        {
-            throw .refused("VERIFICATION_ERROR_AUDIENCE_MISMATCH")
-        }
-        var metadata = claims.custom
-        for (name, value) in claims.meta ?? [:] { metadata[name] = value }
         state.withLock { $0.statistics.localJWTVerifications += 1 }
         return TalosIdentity(
             verifiedBy: .jwks,
             keyID: claims.parentKeyID,
             actorID: claims.actorID ?? "",
             scopes: claims.scopes,
-            metadata: metadata,
+            metadata: claims.verifiedMetadata,
             audiences: claims.audiences,
             expireTime: Timestamp(seconds: claims.expires)
         )

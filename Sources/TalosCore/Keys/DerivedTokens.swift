@@ -183,6 +183,46 @@ public struct DerivedClaims: Sendable, Hashable {
     }
 }
 
+extension DerivedClaims {
+    /// Year 9999: no valid token carries instants beyond this.
+    static let maxTokenSeconds: Int64 = 253_402_300_799
+
+    /// The checks of spec §6.3 that follow a valid signature and issuer, in order: instants in range, `exp` and
+    /// `nbf` with leeway `clockSkew`, `tty`, `nid`, every `acl` against `clientIP`, and `aud` against
+    /// `expectedAudiences` (spec §13). Talos's verifier and the consumer-side middleware both apply them.
+    /// - Returns: why the token is not acceptable, or `nil` when it is.
+    public func failure(
+        at now: Timestamp,
+        clockSkew: Duration,
+        nid: String,
+        clientIP: IPAddress?,
+        expectedAudiences: [String]
+    ) -> VerificationErrorCode? {
+        let skew = clockSkew.components.seconds
+        // Claims come from the token: compare without arithmetic that could overflow on extreme values.
+        let range = -Self.maxTokenSeconds...Self.maxTokenSeconds
+        guard range.contains(expires), range.contains(notBefore) else { return .signatureInvalid }
+        if now.seconds > expires + skew { return .expired }
+        if now.seconds < notBefore - skew { return .signatureInvalid }
+        if let tokenType, tokenType != "derived" { return .invalidFormat }
+        if self.nid != nid { return .notFound }
+        for acl in acls where !CIDR.anyContains(acl, clientIP) { return .ipNotAllowed }
+        if audiences.isEmpty != expectedAudiences.isEmpty
+            || (!audiences.isEmpty && !audiences.contains(where: expectedAudiences.contains))
+        {
+            return .audienceMismatch
+        }
+        return nil
+    }
+
+    /// The metadata a verified token reports: its custom claims overlaid by `meta` (spec §6.3).
+    public var verifiedMetadata: JSONObject {
+        var metadata = custom
+        for (name, value) in meta ?? [:] { metadata[name] = value }
+        return metadata
+    }
+}
+
 /// Compact JWS tokens signed with EdDSA or RS256 (spec §6.1, §6.3).
 public enum JWTCodec {
     /// `header.payload.signature`, base64url without padding.

@@ -130,6 +130,13 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether `address` is inside one of `cidrs` (textual); an empty list allows every address, even an unknown one.
+    public static func anyContains(_ cidrs: [String], _ address: IPAddress?) -> Bool {
+        guard !cidrs.isEmpty else { return true }
+        guard let address else { return false }
+        return cidrs.contains { CIDR($0)?.contains(address) ?? false }
+    }
+
     /// Whether `address` is inside this network (families must match).
     public func contains(_ address: IPAddress) -> Bool {
         address.bytes.count == network.bytes.count && Self.mask(address.bytes, prefixLength) == network.bytes
