@@ -52,6 +52,42 @@ import Testing
         }
     }
 
+    /// Every mutation that ends a key's validity evicts it before answering: rotation (the old secret), self-revoke
+    /// and deleting an imported key. Each secret is served from the cache (HIT) just before.
+    @Test func rotateSelfRevokeAndDeleteEvict() async throws {
+        try await withAPI(Self.cachedConfig()) { api async throws in
+            func cached(_ credential: String) async throws -> Bool {
+                _ = try await api.verify(credential)
+                let again = try await api.verify(credential)
+                return again.headers[Self.cacheHeader] == "HIT" && again.json["is_valid"] == true
+            }
+            let (rotatedID, rotated) = try await api.issue()
+            #expect(try await cached(rotated))
+            let rotation = try await api.post("/v2alpha1/admin/issuedApiKeys/\(rotatedID):rotate", [:])
+            #expect(rotation.status == 201)
+            #expect(try await api.verify(rotated).json["error_code"] == "VERIFICATION_ERROR_REVOKED")
+
+            let (_, selfRevoked) = try await api.issue()
+            #expect(try await cached(selfRevoked))
+            let revocation = try await api.post(
+                "/v2alpha1/apiKeys:selfRevoke",
+                ["credential": .string(selfRevoked), "reason": "REVOCATION_REASON_KEY_COMPROMISE"]
+            )
+            #expect(revocation.status == 200)
+            #expect(try await api.verify(selfRevoked).json["error_code"] == "VERIFICATION_ERROR_REVOKED")
+
+            let imported = try await api.post(
+                "/v2alpha1/admin/importedApiKeys",
+                ["raw_key": "sk_cached_import_1", "name": "i", "actor_id": "i"]
+            )
+            let importedID = try #require(imported.json["key_id"]?.stringValue)
+            #expect(try await cached("sk_cached_import_1"))
+            let deletion = try await api.send(.delete, "/v2alpha1/admin/importedApiKeys/\(importedID)")
+            #expect(deletion.status == 204)
+            #expect(try await api.verify("sk_cached_import_1").json["error_code"] == "VERIFICATION_ERROR_NOT_FOUND")
+        }
+    }
+
     /// Spec §5.9 directives: no-cache (or Pragma: no-cache) skips the read but writes; no-store does neither.
     @Test func directivesDecideReadsAndWrites() async throws {
         try await withAPI(Self.cachedConfig()) { api async throws in

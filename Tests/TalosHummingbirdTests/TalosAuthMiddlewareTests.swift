@@ -133,6 +133,18 @@ import Testing
                 )
                 #expect(ContinuousClock.now - started < .seconds(1))
                 #expect(authenticator.statistics.evictions >= 1)
+
+                // Rotated away: the feed announces the old key too, and the old secret stops being served.
+                let (old, oldSecret) = try await talos.issueKey(["name": "o", "actor_id": "ann"])
+                _ = try await get("/whoami", Self.bearer(oldSecret))
+                let cachedOld = try await Self.text(get, "/whoami", oldSecret)
+                #expect(cachedOld.hasPrefix("cache \(old.keyID)"))
+                _ = try await talos.rotateKey(id: old.keyID)
+                #expect(
+                    try await Self.eventually(within: 1) {
+                        try await get("/whoami", Self.bearer(oldSecret)).0 == .unauthorized
+                    }
+                )
             }
         }
     }
