@@ -7,7 +7,8 @@
 #     to a CIDR is checked against the caller's address (forwarded in X-Real-IP), cached per address;
 #   - with the feed connection killed the service trusts no cached identity (a control service without the feed
 #     keeps serving a revoked key from its cache), and trusts its cache again once resubscribed;
-#   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown).
+#   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown);
+#   - the service's Prometheus metrics (talos_auth_*) pass promtool and count what happened.
 #   scripts/e2e-middleware.sh TALOS_BINARY SERVICE_BINARY DSN
 set -euo pipefail
 binary=$(realpath "$1")
@@ -180,6 +181,8 @@ print(f"proxy_pid={proxy.pid}")
 PY
 cat "$work/result.txt"
 pids+=($(sed -n 's/^proxy_pid=//p' "$work/result.txt"))
+curl -s "http://127.0.0.1:$port_app/metrics" >"$work/metrics.txt"
+
 # 5. Replica B drains at once although the service is subscribed to its feed.
 drain_start=$(date +%s.%N)
 kill -TERM "$pid_b"; wait "$pid_b" 2>/dev/null || true
@@ -207,6 +210,25 @@ check "feed back: resubscribed, cache trusted again, revocations refused" \
 check "a replica with a feed subscriber drains within 3 s of SIGTERM" \
   python3 -c "import sys; sys.exit(0 if float('$drain_s') < 3 else 1)"
 check "the service notices B leaving and stops trusting its cache" grep -q '"feed_connected":false' "$work/result.txt"
+check "the service's Prometheus metrics pass promtool check metrics" bash -c "promtool check metrics <'$work/metrics.txt'"
+check "metrics: cache hits, Talos and JWK Set verifications, refusals, 21 feed evictions, the feed connected" python3 - "$work/metrics.txt" <<'PY'
+import re, sys
+values = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#") or not line.strip(): continue
+    name, value = line.rsplit(" ", 1)
+    values[re.sub(r'(\w+)="([^"]*)"', r'\1=\2', name)] = float(value)
+def v(name): return values.get(name, -1)
+ok = (v("talos_auth_verifications_total{via=cache,result=valid}") >= 21
+      and v("talos_auth_verifications_total{via=talos,result=valid}") >= 21
+      and v("talos_auth_verifications_total{via=jwks,result=valid}") == 2
+      and v("talos_auth_verifications_total{via=talos,result=invalid}") >= 20
+      and v("talos_auth_revocation_feed_evictions_total") == 21
+      and v("talos_auth_revocation_feed_connections_total") == 2
+      and v("talos_auth_revocation_feed_connected") == 1
+      and v("talos_auth_jwks_reads_total{result=success}") >= 1)
+sys.exit(0 if ok else print(values) or 1)
+PY
 check "no 500 in any Talos log" bash -c "! grep -h '\"status\":\"500\"' '$work'/a.log '$work'/b.log"
 echo "e2e-middleware: $passed passed, $failed failed"
 test "$failed" = 0

@@ -1,12 +1,16 @@
 import ArgumentParser
+import CoreMetrics
 import Hummingbird
 import HummingbirdAuth
 import Logging
 import NIOCore
+import Prometheus
+import TalosCore
 import TalosHummingbird
 
 /// A small service behind Talos: `/v1/whoami` needs any valid credential, `/v1/orders` the scope `read:*`.
-/// `/talos-auth` shows the authenticator's counters (the end-to-end test reads them; protect it in a real service).
+/// `/talos-auth` shows the authenticator's counters and `/metrics` its Prometheus metrics (the end-to-end test reads
+/// both; protect them in a real service).
 @main
 struct ProtectedService: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +43,9 @@ struct ProtectedService: AsyncParsableCommand {
     var port = 8080
 
     func run() async throws {
+        // Metrics first: the authenticator makes its metric handles when it is created.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var settings = TalosAuthConfiguration(endpoint: talos, issuers: Set(issuer))
         settings.feedEndpoint = feed
         settings.followsRevocations = !noRevocationFeed
@@ -49,6 +56,17 @@ struct ProtectedService: AsyncParsableCommand {
         let router = Router(context: ServiceContext.self)
         router.get("health") { _, _ in "ok" }
         router.get("talos-auth") { _, _ in Counters(talos.statistics) }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        bytes: TalosMetrics.addingHelp(to: registry.emitToBuffer(), help: TalosAuthenticator.metricHelp)
+                    )
+                )
+            )
+        }
         let api = router.group("v1").add(middleware: talos.middleware())
         api.get("whoami") { _, context in Caller(try context.requireIdentity()) }
         api.group("orders").requireScopes("read:*").get { _, context in

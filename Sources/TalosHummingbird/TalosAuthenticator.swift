@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+import CoreMetrics
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -30,6 +31,7 @@ public final class TalosAuthenticator: Service, Sendable {
     /// Keys the cache by an HMAC under a per-process random key: the credential itself is never stored.
     private let cacheKey: any HMACKey
     private let state: Mutex<State>
+    private let metrics = AuthMetrics()
 
     private struct State {
         var cache: IdentityCache
@@ -69,6 +71,9 @@ public final class TalosAuthenticator: Service, Sendable {
         self.state = Mutex(State(cache: IdentityCache(capacity: configuration.cacheCapacity)))
     }
 
+    /// The help text of each metric family the authenticator records, for an exposition's `# HELP` lines.
+    public static var metricHelp: [String: String] { AuthMetrics.help }
+
     /// Counters and state, for health endpoints, metrics and tests.
     public var statistics: TalosAuthStatistics {
         state.withLock { state in
@@ -96,10 +101,21 @@ public final class TalosAuthenticator: Service, Sendable {
         guard credential.utf8.count <= Self.maxCredentialBytes else {
             throw .refused("VERIFICATION_ERROR_INVALID_FORMAT")
         }
-        if !configuration.issuers.isEmpty, let kid = Self.jwtKeyID(credential) {
-            return try await verifyJWT(credential, kid: kid, clientAddress: clientAddress)
+        var via = TalosIdentity.Verification.talos
+        do {
+            let identity: TalosIdentity
+            if !configuration.issuers.isEmpty, let kid = Self.jwtKeyID(credential) {
+                via = .jwks
+                identity = try await verifyJWT(credential, kid: kid, clientAddress: clientAddress)
+            } else {
+                identity = try await verifyWithTalos(credential, clientAddress: clientAddress)
+            }
+            metrics.verification(via: identity.verifiedBy, error: nil)
+            return identity
+        } catch {
+            metrics.verification(via: via, error: error)
+            throw error
         }
-        return try await verifyWithTalos(credential, clientAddress: clientAddress)
     }
 
     // MARK: API keys
@@ -159,10 +175,12 @@ public final class TalosAuthenticator: Service, Sendable {
             lifetime = min(lifetime, .microseconds(left))
         }
         guard lifetime > .zero else { return identity }
-        state.withLock { state in
-            guard state.generation == generation else { return }
+        let entries: Int? = state.withLock { state in
+            guard state.generation == generation else { return nil }
             state.cache.insert(identity, hash: hash, expiry: .now + lifetime)
+            return state.cache.count
         }
+        if let entries { metrics.cacheEntries.record(entries) }
         return identity
     }
 
@@ -238,7 +256,9 @@ public final class TalosAuthenticator: Service, Sendable {
                 state.keyringLoaded = true
                 state.statistics.jwksReads += 1
             }
+            metrics.jwksReads.increment()
         } catch {
+            metrics.jwksReadFailures.increment()
             logger.warning("cannot read Talos's JWK Set", metadata: ["error": "\(error)"])
         }
     }
@@ -333,10 +353,16 @@ public final class TalosAuthenticator: Service, Sendable {
         switch event.type {
         case "revoked":
             guard let keyID = (try? JSONValue.parse(event.data))?["key_id"]?.stringValue else { return }
-            state.withLock { state in
+            let (evicted, entries) = state.withLock { state in
                 state.generation &+= 1
                 state.statistics.revocations += 1
-                state.statistics.evictions += state.cache.evict(keyID: keyID)
+                let evicted = state.cache.evict(keyID: keyID)
+                state.statistics.evictions += evicted
+                return (evicted, state.cache.count)
+            }
+            if evicted > 0 {
+                metrics.evictions.increment(by: evicted)
+                metrics.cacheEntries.record(entries)
             }
         case "reset":
             logger.info("revocation feed reset: cache cleared")
@@ -345,6 +371,8 @@ public final class TalosAuthenticator: Service, Sendable {
                 state.statistics.resets += 1
                 state.cache.removeAll()
             }
+            metrics.resets.increment()
+            metrics.cacheEntries.record(0)
         default:
             break
         }
@@ -357,6 +385,8 @@ public final class TalosAuthenticator: Service, Sendable {
             state.feedConnected = true
             state.statistics.feedConnections += 1
         }
+        metrics.feedConnections.increment()
+        metrics.feedConnected.record(1)
     }
 
     /// Stops trusting the cache and empties it: revocations sent while disconnected were not seen.
@@ -366,6 +396,8 @@ public final class TalosAuthenticator: Service, Sendable {
             state.feedConnected = false
             state.cache.removeAll()
         }
+        metrics.feedConnected.record(0)
+        metrics.cacheEntries.record(0)
     }
 }
 

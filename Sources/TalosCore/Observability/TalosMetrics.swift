@@ -99,8 +99,9 @@ public enum TalosMetrics {
         "talos_build_info": "Build information; always 1.",
     ]
 
-    /// The exposition with a `# HELP` line before each known family's `# TYPE` line.
-    public static func addingHelp(to exposition: [UInt8]) -> [UInt8] {
+    /// The exposition with a `# HELP` line before each family's `# TYPE` line that `help` (default: Talos's own
+    /// families) describes; swift-metrics has no help texts, and Prometheus's linter asks for them.
+    public static func addingHelp(to exposition: [UInt8], help: [String: String] = help) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(exposition.count + 4096)
         for line in exposition.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
