@@ -4,8 +4,10 @@ import TalosCore
 struct HTTPSettings: Sendable {
     let clientIP: ClientIPResolver
     let excludeHealthFromLog: Bool
+    let cors: CORSPolicy
 
     init(config: TalosConfig) {
+        cors = config.cors
         clientIP = ClientIPResolver(source: config.clientIPSource, trustedProxies: config.trustedProxies)
         excludeHealthFromLog = config.excludeHealthFromRequestLog
     }

@@ -67,6 +67,8 @@ public func buildApplication(
     if metrics != nil { middleware.append(MetricsMiddleware()) }
     middleware += [
         AccessLogMiddleware(logger: logger, httpSettings: httpSettings),
+        // Outside the error envelope, so that error answers carry CORS headers too.
+        CORSMiddleware(httpSettings: httpSettings, logger: logger),
         ErrorEnvelopeMiddleware(logger: logger),
     ]
     let responder = APIResponder(

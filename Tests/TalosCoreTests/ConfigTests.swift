@@ -16,6 +16,34 @@ import Testing
         #expect(throws: ConfigError.self) { try config.validateForServing() }
     }
 
+    @Test func corsPolicyLoadsWithDefaultsAndMatchesLikeRsCors() throws {
+        #expect(try load(nil).config.cors == CORSPolicy())
+        let file = #"""
+            {"serve":{"http":{"cors":{"enabled":true,"allowed_origins":["https://*.example.com","http://localhost:3000"],
+            "allowed_headers":["Content-Type","X-Request-ID"],"allow_credentials":true,"max_age":600}}}}
+            """#
+        let cors = try load(file, ["TALOS_SERVE_HTTP_CORS_EXPOSED_HEADERS": "X-Request-ID,RateLimit-Remaining"]).config
+            .cors
+        #expect(cors.enabled && cors.allowCredentials && cors.maxAge == 600)
+        #expect(cors.allowedMethods == CORSPolicy().allowedMethods)  // absent: the default
+        #expect(cors.exposedHeaders == ["X-Request-ID", "RateLimit-Remaining"])
+        #expect(cors.allows(origin: "https://app.example.com") && cors.allows(origin: "HTTP://LOCALHOST:3000"))
+        #expect(!cors.allows(origin: "https://example.com") && !cors.allows(origin: "https://app.example.com.evil"))
+        #expect(!cors.allows(origin: "http://localhost:3001"))
+        #expect(cors.allows(method: "post") && cors.allows(method: "OPTIONS") && !cors.allows(method: "TRACE"))
+        #expect(
+            cors.allows(requestedHeaders: "content-type, x-request-id, origin") && cors.allows(requestedHeaders: "")
+        )
+        #expect(!cors.allows(requestedHeaders: "content-type, x-evil"))
+        // With credentials the origin is echoed: browsers refuse `*` then.
+        #expect(cors.allowOriginValue(for: "https://app.example.com") == "https://app.example.com")
+        #expect(CORSPolicy().allowOriginValue(for: "https://any.example") == "*")
+        #expect(throws: ConfigError.self) {
+            try load(#"{"serve":{"http":{"cors":{"allowed_origins":["https://*.*.example.com"]}}}}"#)
+        }
+        #expect(throws: ConfigError.self) { try load(#"{"serve":{"http":{"cors":{"max_age":-1}}}}"#) }
+    }
+
     @Test func environmentBeatsFileBeatsDefaults() throws {
         let file = #"{"serve":{"http":{"port":5000,"host":"127.0.0.1"}},"credentials":{"issuer":"https://file"}}"#
         let config = try load(

@@ -16,7 +16,6 @@ extension TalosConfig {
         }
         config.trustForwardedHost = try reader.bool("serve.http.trust_forwarded_host") ?? false
         config.excludeHealthFromRequestLog = try reader.bool("serve.http.request_log.exclude_health_endpoints") ?? false
-        config.corsEnabled = try reader.bool("serve.http.cors.enabled") ?? false
         config.trustedProxies = try reader.strings("serve.http.trusted_proxies").map { text throws(ConfigError) in
             guard let cidr = CIDR(text) else {
                 throw ConfigError("serve.http.trusted_proxies: \"\(text)\" is not an IP address or CIDR")
@@ -34,11 +33,7 @@ extension TalosConfig {
             config.publicRateLimitPerSecond = rate
         }
         config.publicRateLimitBurst = Int(try reader.int("serve.public.rate_limit.burst", in: 0...1_000_000) ?? 40)
-        _ = try reader.int("serve.http.cors.max_age", in: 0...Int64.max)
-        for key in ["allowed_origins", "allowed_methods", "allowed_headers", "exposed_headers"] {
-            _ = try reader.strings("serve.http.cors.\(key)")
-        }
-        for key in ["allow_credentials", "debug"] { _ = try reader.bool("serve.http.cors.\(key)") }
+        config.cors = try reader.corsPolicy()
         config.metricsHost = try reader.string("serve.metrics.host") ?? config.metricsHost
         config.metricsPort = try reader.int("serve.metrics.port", in: 1...65535).map(Int.init)
 
@@ -243,6 +238,25 @@ private struct ConfigReader {
             throw ConfigError("\(key): invalid duration \"\(text)\" (e.g. 30s, 5m, 1.5h)")
         }
         return nanos
+    }
+
+    /// `serve.http.cors.*`, each absent key at its default.
+    func corsPolicy() throws(ConfigError) -> CORSPolicy {
+        var policy = CORSPolicy()
+        policy.enabled = try bool("serve.http.cors.enabled") ?? policy.enabled
+        for (key, keyPath) in [
+            ("allowed_origins", \CORSPolicy.allowedOrigins), ("allowed_methods", \CORSPolicy.allowedMethods),
+            ("allowed_headers", \CORSPolicy.allowedHeaders), ("exposed_headers", \CORSPolicy.exposedHeaders),
+        ] where present("serve.http.cors.\(key)") != nil {
+            policy[keyPath: keyPath] = try strings("serve.http.cors.\(key)")
+        }
+        for origin in policy.allowedOrigins where origin.filter({ $0 == "*" }).count > 1 {
+            throw ConfigError("serve.http.cors.allowed_origins: \"\(origin)\" has more than one * wildcard")
+        }
+        policy.allowCredentials = try bool("serve.http.cors.allow_credentials") ?? policy.allowCredentials
+        policy.maxAge = try int("serve.http.cors.max_age", in: 0...Int64.max) ?? policy.maxAge
+        policy.debug = try bool("serve.http.cors.debug") ?? policy.debug
+        return policy
     }
 
     func strings(_ key: String, pattern: String? = nil) throws(ConfigError) -> [String] {

@@ -46,9 +46,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var trustForwardedHost = false
     /// `serve.http.request_log.exclude_health_endpoints`: leave `/health*` and `/version` out of the request log.
     public var excludeHealthFromRequestLog = false
-    /// `serve.http.cors.enabled`: loaded and validated with the other `serve.http.cors.*` keys; nothing in this build
-    /// reads it.
-    public var corsEnabled = false
+    /// `serve.http.cors.*`: the CORS policy of the API listener. Hot-reloadable.
+    public var cors = CORSPolicy()
     /// Proxies whose client-IP headers are believed (spec §15.2); empty = believe the nearest hop.
     public var trustedProxies: [CIDR] = []
     /// A connection with no request in progress for this long is closed (spec §15.3).
