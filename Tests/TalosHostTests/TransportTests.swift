@@ -92,6 +92,46 @@ import Testing
         }
     }
 
+    /// Spec §15.6: at most 200 000 JSON values per body; `expected_audiences` at most 100 entries of ≤ 256 bytes.
+    @Test func boundedWorkPerRequest() async throws {
+        try await withAPI { api async throws in
+            func verify(padding: Int) async throws -> Reply {
+                let pad = Array(repeating: "0", count: padding).joined(separator: ",")
+                return try await api.send(
+                    .post,
+                    "/v2alpha1/admin/apiKeys:batchVerify",
+                    #"{"requests":[{"credential":"x"}],"pad":["# + pad + "]}"
+                )
+            }
+            // 5 values besides the padding (names are not values): the body, the requests array, its item, "x" and
+            // pad's array; each 0 is one more.
+            let atCap = try await verify(padding: 200_000 - 5)
+            #expect(atCap.status == 200, "\(atCap.rawBody.prefix(200))")
+            let overCap = try await verify(padding: 200_000 - 4)
+            #expect(overCap.status == 400 && overCap.reason == "MALFORMED_REQUEST")
+            let hundred = try await api.post(
+                "/v2alpha1/admin/apiKeys:verify",
+                ["credential": "x", "expected_audiences": .array((0..<100).map { .string("a\($0)") })]
+            )
+            #expect(hundred.status == 200)
+            let tooMany = try await api.post(
+                "/v2alpha1/admin/apiKeys:verify",
+                ["credential": "x", "expected_audiences": .array((0..<101).map { .string("a\($0)") })]
+            )
+            #expect(tooMany.status == 400 && tooMany.reason == "INVALID_ARGUMENT")
+            let tooLong = try await api.post(
+                "/v2alpha1/admin/apiKeys:verify",
+                ["credential": "x", "expected_audiences": [.string(String(repeating: "a", count: 257))]]
+            )
+            #expect(tooLong.status == 400 && tooLong.reason == "INVALID_ARGUMENT")
+            let longest = try await api.post(
+                "/v2alpha1/admin/apiKeys:verify",
+                ["credential": "x", "expected_audiences": [.string(String(repeating: "a", count: 256))]]
+            )
+            #expect(longest.status == 200)
+        }
+    }
+
     @Test func healthAndVersion() async throws {
         try await withAPI { api async throws in
             #expect(try await api.send(.get, "/health/alive").json == ["status": "ok"])
