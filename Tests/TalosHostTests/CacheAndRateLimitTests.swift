@@ -107,6 +107,54 @@ import Testing
         }
     }
 
+    /// Spec §5.7: only verifications that passed every other check count; derived tokens (and derive) never count
+    /// nor carry headers; with `rate_limit.enabled` off a policy is not enforced and no header is sent.
+    @Test func rateLimitCountsOnlyPassingVerifications() async throws {
+        var config = testConfig()
+        config.rateLimitEnabled = true
+        let limit = HTTPField.Name("RateLimit-Limit")!
+        try await withAPI(config) { api async throws in
+            let (keyID, secret) = try await api.issue([
+                "name": "n", "actor_id": "a", "rate_limit_policy": ["quota": "2", "window": "3600s"],
+                "ip_restriction": ["allowed_cidrs": ["10.0.0.0/8"]],
+            ])
+            // Refused for the client IP (unknown in-process): not counted.
+            for _ in 0..<3 {
+                #expect(try await api.verify(secret).json["error_code"] == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
+            }
+            let cleared = try await api.send(
+                .patch,
+                "/v2alpha1/admin/issuedApiKeys/\(keyID)?update_mask=ip_restriction",
+                "{}"
+            )
+            #expect(cleared.status == 200)
+            let macaroon = try await api.post(
+                "/v2alpha1/admin/apiKeys:derive",
+                ["credential": .string(secret), "algorithm": "TOKEN_ALGORITHM_MACAROON"]
+            )
+            let token = try #require(macaroon.json["token"]?["token"]?.stringValue)
+            for _ in 0..<3 {
+                let derived = try await api.verify(token)
+                #expect(derived.json["is_valid"] == true && derived.headers[limit] == nil)
+                #expect(derived.json["rate_limit_remaining"] == nil)
+            }
+            // Neither the refusals, nor derive, nor the derived token's verifications used the quota of 2.
+            #expect(try await api.verify(secret).json["rate_limit_remaining"] == "1")
+        }
+        var disabled = testConfig()
+        disabled.rateLimitEnabled = false
+        try await withAPI(disabled) { api async throws in
+            let (_, secret) = try await api.issue([
+                "name": "n", "actor_id": "a", "rate_limit_policy": ["quota": "1", "window": "60s"],
+            ])
+            for _ in 0..<3 {
+                let reply = try await api.verify(secret)
+                #expect(reply.json["is_valid"] == true && reply.headers[limit] == nil)
+                #expect(reply.json["rate_limit_remaining"] == nil)
+            }
+        }
+    }
+
     @Test func rateLimitHeadersAndResults() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true
