@@ -301,6 +301,13 @@ func claims(ofJWT token: String) throws -> JSONValue {
             let narrowed = append(#"scp=["read"]"#)
             let reply = try await api.verify(narrowed)
             #expect(reply.json["is_valid"] == true && reply.json["scopes"] == ["read"])
+            // The largest nbf wins: a later one (beyond the clock skew) makes the token not yet valid, an earlier one
+            // changes nothing; every appended acl must pass (the in-process client has no address).
+            let later = try await api.verify(append("nbf=\(1_780_334_005 + 3600)"))
+            #expect(later.json["error_code"] == "VERIFICATION_ERROR_SIGNATURE_INVALID")
+            #expect(try await api.verify(append("nbf=\(1_780_334_005 - 100)")).json["is_valid"] == true)
+            let restricted = try await api.verify(append(#"acl=["10.0.0.0/8"]"#))
+            #expect(restricted.json["error_code"] == "VERIFICATION_ERROR_IP_NOT_ALLOWED")
             let shorter = append("exp=\(1_780_334_005 + 60)")
             clock.advance(seconds: 60 + 301)
             #expect(try await api.verify(shorter).json["error_code"] == "VERIFICATION_ERROR_EXPIRED")
