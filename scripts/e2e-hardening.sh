@@ -93,13 +93,18 @@ for i in range(100):
     r = c.getresponse(); body = r.read(); codes[r.status] += 1
     if r.status == 429 and limited is None:
         limited = (r.getheader("Retry-After"), json.loads(body)["error"]["details"][0]["reason"])
-print(codes[404], codes[429], limited[0] if limited else "-", limited[1] if limited else "-")
+# The buckets are per client IP: another address is not limited by this flood.
+other = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5, source_address=("127.0.0.2", 0))
+other.request("POST", "/v2alpha1/apiKeys:selfRevoke", json.dumps({"credential": "junk-other", "reason": "REVOCATION_REASON_KEY_COMPROMISE"}))
+other_status = other.getresponse().status
+print(codes[404], codes[429], limited[0] if limited else "-", limited[1] if limited else "-", other_status)
 PY
 )
-echo "self-revoke flood (404s 429s Retry-After reason): $flood"
-read -r not_found limited retry reason <<<"$flood"
+echo "self-revoke flood (404s 429s Retry-After reason other-IP): $flood"
+read -r not_found limited retry reason other_ip <<<"$flood"
 check "self-revoke flood is limited per IP (burst 40, refill 20/s)" test "$not_found" -ge 40 -a "$not_found" -lt 60 -a "$limited" -gt 40
 check "429 has Retry-After and reason RATE_LIMITED" test "$retry$reason" = 1RATE_LIMITED
+check "another client IP is not limited by the flood" test "$other_ip" = 404
 
 # A 16 MiB batch body of small values stays within the 64 MiB memory bound (spec §15.6).
 rss() { awk '/VmHWM/ {print $2}' "/proc/$pid_main/status"; }
