@@ -70,6 +70,8 @@ check "request durations are a histogram" grep -q '^talos_http_request_duration_
 check "build info" grep -q '^talos_build_info{version="' "$work/scrape.txt"
 check "no key id, actor or credential in any label" bash -c "! grep -qE '$key_id|metrics-actor|ory_ak_v1|sk_metrics' '$work/scrape.txt'"
 check "the API listener does not serve /metrics" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/metrics")" = 404
+check "the metrics listener answers unknown paths and methods in the envelope (404, 405 with Allow)" test \
+  "$(curl -s "$murl/nothing" | jq -r '.error.details[0].reason')$(curl -s -o /dev/null -w ' %{http_code}' -X POST "$murl/metrics")$(curl -s -X POST "$murl/metrics" | jq -r '" " + .error.details[0].reason')" = "NOT_FOUND 405 METHOD_NOT_ALLOWED"
 check "health and version on the metrics listener" test "$(curl -s "$murl/health/alive" | jq -r .status)$(curl -s "$murl/version" | jq -r 'has("version")')" = oktrue
 startup=$(grep '"msg":"talos starting"' "$work/server.log" | jq -r '[.storage, .crypto, .listeners, .features] | join(" | ")')
 check "one startup line names backends, listeners and features" test "$startup" = \

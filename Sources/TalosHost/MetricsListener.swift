@@ -22,7 +22,13 @@ struct MetricsResponder: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         guard request.method == .get else {
-            return APIReply.json(["error": "method not allowed"], status: .methodNotAllowed).response
+            var response = ErrorEnvelopeMiddleware.response(
+                TalosError(.methodNotAllowed, "method not allowed"),
+                requestID: RequestIDMiddleware.requestID(from: request),
+                httpOverride: .methodNotAllowed
+            )
+            response.headers[.allow] = "GET"
+            return response
         }
         switch request.uri.path {
         case "/metrics":
@@ -34,7 +40,11 @@ struct MetricsResponder: HTTPResponder {
         case "/health/alive": return APIReply.json(["status": "ok"]).response
         case "/health/ready": return await ready().response
         case "/version": return APIReply.json(["version": .string(TalosVersion.current)]).response
-        default: return APIReply.json(["error": "not found"], status: .notFound).response
+        default:
+            return ErrorEnvelopeMiddleware.response(
+                TalosError(.notFound, "route not found"),
+                requestID: RequestIDMiddleware.requestID(from: request)
+            )
         }
     }
 }
