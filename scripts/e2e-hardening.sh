@@ -201,6 +201,7 @@ check "tenant A verifies its key" test "$(tverify a.example.com)" = valid
 check "tenant B does not know it" test "$(tverify B.Example.com:4420)" = VERIFICATION_ERROR_NOT_FOUND
 check "tenant B cannot read it" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: b.example.com' "$turl/v2alpha1/admin/issuedApiKeys/$tenant_key")" = 404
 check "an unknown host is 404 NETWORK_NOT_FOUND" test "$(curl -s -H 'Host: c.example.com' "$turl/v2alpha1/admin/issuedApiKeys" | jq -r '.error.details[0].reason')" = NETWORK_NOT_FOUND
+check "the request log names each request's tenant (nid)" bash -c "grep '\"request completed\"' '$work/tenants.log' | grep -q '\"nid\":\"22222222-2222-4222-8222-222222222222\"'"
 check "health needs no tenant" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: c.example.com' "$turl/health/alive")" = 200
 check "no secret in any log" bash -c "! grep -q 'ory_ak_v1_\|$TALOS_SECRETS_HMAC_CURRENT' '$work'/*.log"
 echo "e2e-hardening: $passed passed, $failed failed"

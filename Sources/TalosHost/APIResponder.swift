@@ -15,10 +15,17 @@ struct APIResponder: HTTPResponder {
     typealias Context = TalosRequestContext
 
     let table: RouteTable
+    let tenants: TenantResolver
     let chain: any HTTPResponder<Context>
 
-    init(table: RouteTable, middleware: [any RouterMiddleware<Context>], dispatcher: RouteDispatcher) {
+    init(
+        table: RouteTable,
+        tenants: TenantResolver,
+        middleware: [any RouterMiddleware<Context>],
+        dispatcher: RouteDispatcher
+    ) {
         self.table = table
+        self.tenants = tenants
         var chain: any HTTPResponder<Context> = dispatcher
         for layer in middleware.reversed() { chain = Layer(middleware: layer, next: chain) }
         self.chain = chain
@@ -27,6 +34,9 @@ struct APIResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         var context = context
         context.resolution = table.resolve(method: request.method, path: request.uri.path)
+        if case .route(let route, _) = context.resolution, !route.tenantless {
+            context.tenant = Result { () throws(TalosError) in try tenants.tenant(of: request) }
+        }
         return try await chain.respond(to: request, context: context)
     }
 
@@ -49,7 +59,6 @@ struct RouteDispatcher: HTTPResponder {
     typealias Context = TalosRequestContext
 
     let httpSettings: SettingsStore<HTTPSettings>
-    let tenants: TenantResolver
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let (route, match): (Route, PathMatch)
@@ -62,7 +71,7 @@ struct RouteDispatcher: HTTPResponder {
         let clientIP = httpSettings.current.clientIP.resolve(peer: context.remoteIP.flatMap { IPAddress($0) }) {
             [headers = request.headers] name in HTTPField.Name(name).map { headers[values: $0] } ?? []
         }
-        let nid = route.tenantless ? UUIDText.nilUUID : try tenants.tenant(of: request)
+        let nid = try context.tenant.get()
         let apiRequest = APIRequest(
             request: request,
             body: body,

@@ -1,5 +1,6 @@
 public import Hummingbird
 import NIOCore
+import TalosCore
 
 /// The per-request context: Hummingbird's core storage, the TCP peer, and what the pipeline learns on the way in.
 public struct TalosRequestContext: RequestContext {
@@ -10,6 +11,9 @@ public struct TalosRequestContext: RequestContext {
     var requestID = ""
     /// What the path and method resolved to, set before the middleware chain runs.
     var resolution = RouteTable.Resolution.failure(.notFound)
+    /// The tenant (spec §9.2) of a route that has one, resolved with the route so that logs can name it; the
+    /// default tenant for tenantless routes.
+    var tenant = Result<String, TalosError>.success(UUIDText.nilUUID)
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -90,8 +90,9 @@ public func buildApplication(
             },
             mode: mode
         ),
+        tenants: TenantResolver(config: config),
         middleware: middleware,
-        dispatcher: RouteDispatcher(httpSettings: httpSettings, tenants: TenantResolver(config: config))
+        dispatcher: RouteDispatcher(httpSettings: httpSettings)
     )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
     if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {

@@ -28,6 +28,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             "request completed",
             metadata: [
                 "request_id": "\(context.requestID)",
+                "nid": "\((try? context.tenant.get()) ?? "")",
                 "method": "\(request.method.rawValue)",
                 "path": "\(request.uri.path)",
                 "route": "\(route)",
