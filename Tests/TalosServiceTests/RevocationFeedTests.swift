@@ -35,6 +35,35 @@ import Testing
         #expect(await afterLoss.next() == .reset)
     }
 
+    /// The backlog keeps the last 10 000 events: a resume from before them resets, one from within replays; a
+    /// subscriber that falls more than 10 000 messages behind gets a reset after what it still holds.
+    @Test func backlogAndSlowSubscribersOverflowIntoReset() async throws {
+        let feed = RevocationFeed(storage: MemoryKeyStorage(), clock: ManualClock())
+        var slow = feed.subscribe(nid: Self.nid, lastEventID: nil).makeAsyncIterator()
+        for index in 0...RevocationFeed.backlogSize { feed.publish(nid: Self.nid, keyID: "k\(index)", kind: .issued) }
+        var messages: [RevocationFeedMessage] = []
+        // Exactly what the buffer holds, so that a missing reset fails rather than waits.
+        for _ in 0..<RevocationFeed.backlogSize {
+            if let message = await slow.next() { messages.append(message) }
+        }
+        #expect(messages.last == .reset)
+        // 10 001 events into a buffer of 10 000, then the reset: the two oldest are gone, the reset comes last.
+        guard case .revoked(let oldestKept)? = messages.first else {
+            Issue.record("no event")
+            return
+        }
+        #expect(oldestKept.keyID == "k2" && messages.count == RevocationFeed.backlogSize)
+        // The backlog holds k1…k10000: a resume after k0 (id of k2 − 2) replays from k1; one from before k0 resets.
+        var afterK0 = feed.subscribe(nid: Self.nid, lastEventID: oldestKept.id - 2).makeAsyncIterator()
+        guard case .revoked(let first)? = await afterK0.next() else {
+            Issue.record("no replay")
+            return
+        }
+        #expect(first.keyID == "k1")
+        var beforeBacklog = feed.subscribe(nid: Self.nid, lastEventID: oldestKept.id - 3).makeAsyncIterator()
+        #expect(await beforeBacklog.next() == .reset)
+    }
+
     @Test func onlyRevocationsAndDeletionsAreAnnounced() async throws {
         let storage = MemoryKeyStorage()
         let now = Timestamp(seconds: 1_780_000_000)

@@ -106,7 +106,11 @@ public final class RevocationFeed: InvalidationSink, Service {
                 state.backlog.removeFirst(state.backlog.count - Self.backlogSize)
             }
             for subscriber in state.subscribers.values where subscriber.nid == nid {
-                subscriber.continuation.yield(.revoked(event))
+                // A subscriber more than `backlogSize` messages behind loses the oldest: it must reset after the
+                // ones it still has.
+                if case .dropped = subscriber.continuation.yield(.revoked(event)) {
+                    subscriber.continuation.yield(.reset)
+                }
             }
         }
     }
