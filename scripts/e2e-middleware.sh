@@ -83,6 +83,36 @@ start_talos a "$port_a"; start_talos b "$port_b"
 start_proxy "$port_proxy" "$port_b"
 start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy" --client-address-header X-Real-IP
 start_service control "$port_control" --no-revocation-feed
+# A raw subscriber of A's feed for the wire format (spec §15.14): event fields, data shape, the 15 s keep-alive.
+python3 - "$port_a" >"$work/sse.txt" <<'PY' &
+import http.client, json, re, sys, time
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+conn.request("GET", "/v2alpha1/admin/revocations:watch", headers={"Accept": "text/event-stream"})
+r = conn.getresponse()
+started, lines, keepalive = time.monotonic(), [], None
+while time.monotonic() - started < 18:
+    line = r.readline().decode()
+    if not line: break
+    lines.append(line.rstrip("\n"))
+    if line.startswith(": keep-alive"):
+        keepalive = time.monotonic() - started
+        break
+events, block = [], {}
+for line in lines:
+    if not line:
+        if block.get("event") == "revoked": events.append(block)
+        block = {}
+    elif not line.startswith(":"):
+        name, _, value = line.partition(": ")
+        block[name] = value
+shape = all(re.fullmatch(r"[0-9]+", e.get("id", "")) and set(json.loads(e["data"])) == {"key_id", "type", "time"}
+            and json.loads(e["data"])["type"] == "issued"
+            and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", json.loads(e["data"])["time"]) for e in events)
+ids = [int(e["id"]) for e in events]
+print(f"sse type={r.getheader('Content-Type')} events={len(events)} shape={shape and bool(events)} "
+      f"increasing={ids == sorted(set(ids))} keepalive_s={keepalive if keepalive is None else round(keepalive, 1)}")
+PY
+sse_pid=$!; pids+=($sse_pid)
 
 python3 - "$port_a" "$port_b" "$port_app" "$port_control" "$port_proxy" "$work/proxy.py" >"$work/result.txt" <<'PY'
 import http.client, json, subprocess, sys, time
@@ -182,6 +212,8 @@ PY
 cat "$work/result.txt"
 pids+=($(sed -n 's/^proxy_pid=//p' "$work/result.txt"))
 curl -s "http://127.0.0.1:$port_app/metrics" >"$work/metrics.txt"
+wait "$sse_pid" || true
+cat "$work/sse.txt"
 
 # 5. Replica B drains at once although the service is subscribed to its feed.
 drain_start=$(date +%s.%N)
@@ -229,6 +261,8 @@ ok = (v("talos_auth_verifications_total{via=cache,result=valid}") >= 21
       and v("talos_auth_jwks_reads_total{result=success}") >= 1)
 sys.exit(0 if ok else print(values) or 1)
 PY
+check "the feed's wire format: text/event-stream, numeric increasing ids, data {key_id,type,time}, keep-alive within 15 s" \
+  grep -qE '^sse type=text/event-stream events=[1-9][0-9]* shape=True increasing=True keepalive_s=1[45]\.[0-9]' "$work/sse.txt"
 check "no 500 in any Talos log" bash -c "! grep -h '\"status\":\"500\"' '$work'/a.log '$work'/b.log"
 echo "e2e-middleware: $passed passed, $failed failed"
 test "$failed" = 0
