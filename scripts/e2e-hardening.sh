@@ -151,14 +151,14 @@ check "over the cap a connection is closed at once; held ones and later ones are
 # is logged by name and keeps its value.
 reload_port=$(free_port)
 config="$work/reload.json"
-write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s","idle_timeout":"1s","cors":%s}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "${3:-{\}}" "$work" >"$config"; }
+write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s","idle_timeout":"%s","cors":%s}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "${4:-1s}" "${3:-{\}}" "$work" >"$config"; }
 write_config CLIENT_IP_SOURCE_REMOTE_ADDR 30s
 TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
 pids+=($!); reload_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$reload_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
 rurl="http://127.0.0.1:$reload_port"
 # idle_timeout (spec §15.3, 1 s here): a kept-alive connection with no request in progress is closed.
-idle=$(python3 - "$reload_port" <<'PY'
+idle_close() { python3 - "$reload_port" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /health/alive HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -170,19 +170,23 @@ except socket.timeout:
     rest = b"timeout"
 print(f"{answer.startswith(b'HTTP/1.1 200')} {rest == b''} {time.monotonic() - idle_since:.1f}")
 PY
-)
+}
+idle=$(idle_close)
 check "idle_timeout closes an idle kept-alive connection (answered, then closed after ${idle##* } s)" \
   python3 -c "a, closed, t = '$idle'.split(); import sys; sys.exit(0 if a == closed == 'True' and 0.8 <= float(t) <= 3 else 1)"
 restricted=$(curl -s -X POST "$rurl/v2alpha1/admin/issuedApiKeys" -d '{"name":"ip","actor_id":"ip","ip_restriction":{"allowed_cidrs":["10.0.0.0/8"]}}' | jq -r .secret)
 via() { curl -s -X POST "$rurl/v2alpha1/admin/apiKeys:verify" -H "X-Forwarded-For: $1" -d "{\"credential\":\"$restricted\"}" | jq -r '.is_valid'; }
 check "REMOTE_ADDR: the header is ignored" test "$(via 10.1.2.3)" = false
-write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s && kill -HUP $reload_pid && sleep 0.5
+write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{}' 4s && kill -HUP $reload_pid && sleep 0.5
 check "after reload X_FORWARDED_FOR applies without a restart" test "$(via 10.1.2.3)" = true
 check "a spoofed left-most address does not pass" test "$(via "10.1.2.3, 192.0.2.1")" = false
 check "the restart-only key is named in a warning" grep -q '"level":"warn".*serve.http.read_timeout' "$work/reload.log"
+idle=$(idle_close)
+check "a restart-only key keeps its running value (idle_timeout still 1 s after a reload to 4 s: ${idle##* } s)" \
+  python3 -c "a, closed, t = '$idle'.split(); import sys; sys.exit(0 if a == closed == 'True' and float(t) <= 2.5 else 1)"
 cors_preflight() { curl -s -o /dev/null -w '%{http_code} %header{access-control-allow-origin}' -X OPTIONS "$rurl/v2alpha1/apiKeys:selfRevoke" -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type'; }
 check "CORS off: a preflight is 405 without CORS headers" test "$(cors_preflight)" = "405 "
-write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{"enabled":true,"allowed_origins":["https://*.example.com"]}' && kill -HUP $reload_pid && sleep 0.5
+write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{"enabled":true,"allowed_origins":["https://*.example.com"]}' 4s && kill -HUP $reload_pid && sleep 0.5
 check "CORS enabled by a reload: the preflight is allowed without a restart" test "$(cors_preflight)" = "204 https://app.example.com"
 # Two tenants on one database (spec §9.2): chosen by Host, each with its own HMAC secret, never seeing the other's keys.
 tenant_port=$(free_port)
