@@ -21,6 +21,8 @@ struct IdentityCache {
 
     /// Hashes in the insertion-order queue, dead ones included.
     var queueLength: Int { order.count - orderStart }
+    /// Hashes the queue's storage holds, the consumed prefix included.
+    var queueStorage: Int { order.count }
 
     /// The identity cached under `hash` unless it has aged out (which removes it).
     mutating func lookup(_ hash: [UInt8], now: ContinuousClock.Instant) -> TalosIdentity? {
@@ -44,6 +46,11 @@ struct IdentityCache {
         remove(hash)
         entries[hash] = Entry(identity: identity, expiry: expiry)
         byKeyID[identity.keyID, default: []].insert(hash)
+        // Drop the consumed prefix once it is most of the array (amortised O(1) per insert).
+        if orderStart > 1024, orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
         // Evictions and expiries leave dead hashes in the queue: rebuild it once they outnumber the live ones.
         if order.count - orderStart > 2 * max(entries.count, 512) {
             var seen = Set<[UInt8]>()

@@ -5,11 +5,14 @@ public struct TalosAuthConfiguration: Sendable {
     /// Talos's admin API, e.g. `http://talos:4420`: API keys are verified there, the JWK Set is read there.
     public var endpoint: String
     /// Where to follow the revocation feed (spec §15.14); `nil`: `endpoint`. Any replica will do: every replica
-    /// publishes every replica's revocations.
+    /// publishes every replica's revocations. `endpoint`, `feedEndpoint` and `tenantID` must name the same tenant
+    /// (Talos chooses the tenant by `Host`, spec §9.2).
     public var feedEndpoint: String?
     /// Whether to follow the revocation feed. With it, a cached identity is dropped within a second of its key's
-    /// revocation on any replica, and nothing cached is trusted while the feed is down; without it, a revoked key
-    /// stays accepted for up to `cacheTTL`.
+    /// revocation, deletion or rotation on any replica while the feed connection is healthy, and nothing cached is
+    /// trusted once the feed is known to be down (a silent connection is noticed after one to two
+    /// `feedIdleTimeout`s). Without it, a revoked key stays accepted for up to `cacheTTL`. Other changes to a key (scopes,
+    /// metadata, CIDRs, an earlier expiry) are not on the feed: they reach the cache within `cacheTTL`.
     public var followsRevocations: Bool
     /// The `iss` values of derived JWTs to accept (Talos's `credentials.issuer`). Empty: JWTs are sent to Talos
     /// like any other credential instead of being verified locally.
@@ -59,6 +62,6 @@ public struct TalosAuthConfiguration: Sendable {
         self.jwksRefreshInterval = .seconds(300)
         self.jwksMinimumInterval = .seconds(10)
         self.requestTimeout = .seconds(2)
-        self.feedIdleTimeout = .seconds(40)
+        self.feedIdleTimeout = .seconds(20)
     }
 }

@@ -38,6 +38,9 @@ public final class TalosAuthenticator: Service, Sendable {
         var feedConnected = false
         /// Bumped by every eviction, reset and feed change; an answer is cached only if none happened meanwhile.
         var generation: UInt64 = 0
+        /// Keys the feed reported lately. Another replica may still answer "valid" for one from its own cache (Talos
+        /// allows its replicas up to a second): such a key is verified past Talos's cache and not cached here.
+        var recentRevocations: [String: ContinuousClock.Instant] = [:]
         var keyring = SigningKeyring.empty
         var keyringLoaded = false
         var keysRefresh: Task<Void, Never>?
@@ -89,7 +92,8 @@ public final class TalosAuthenticator: Service, Sendable {
     static let maxCredentialBytes = 8192
 
     /// Verifies `credential`.
-    /// - Parameter clientAddress: the address of the caller, for derived JWTs restricted by `acl`.
+    /// - Parameter clientAddress: the address of the caller: checked against derived JWTs' `acl`, and, with
+    ///   `configuration.clientAddressHeader`, forwarded to Talos and part of the cache key.
     /// - Throws: `TalosAuthError`: 401 for an invalid credential, 429 when its rate limit is spent, 503 when Talos
     ///   cannot answer.
     public func authenticate(
@@ -126,8 +130,9 @@ public final class TalosAuthenticator: Service, Sendable {
     ) async throws(TalosAuthError) -> TalosIdentity {
         // With the client's address forwarded, Talos's answer depends on it (a key's CIDRs): cache per address.
         let forwarded = configuration.clientAddressHeader.flatMap { header in clientAddress.map { (header, $0) } }
-        var cacheInput = Array(credential.utf8)
-        if let (_, address) = forwarded { cacheInput += [0] + address.bytes }
+        let credentialBytes = Array(credential.utf8)
+        var cacheInput = withUnsafeBytes(of: UInt32(credentialBytes.count).bigEndian, Array.init) + credentialBytes
+        if let (_, address) = forwarded { cacheInput += address.bytes }
         let hash = cacheKey.authenticate(cacheInput)
         let followsRevocations = configuration.followsRevocations
         let lookup: (TalosIdentity?, UInt64?) = state.withLock { state in
@@ -141,13 +146,23 @@ public final class TalosAuthenticator: Service, Sendable {
         }
         if let cached = lookup.0 { return cached }
 
-        let verification: TalosVerification
+        var verification: TalosVerification
         do {
+            let headers = forwarded.map { [($0.0, $0.1.description)] } ?? []
             verification = try await client.verify(
                 credential,
                 expectedAudiences: configuration.expectedAudiences,
-                headers: forwarded.map { [($0.0, $0.1.description)] } ?? []
+                headers: headers
             )
+            // The key was revoked a moment ago: ask again past Talos's own cache, which may not have heard yet.
+            if verification.isValid, let keyID = verification.keyID, isRecentlyRevoked(keyID) {
+                verification = try await client.verify(
+                    credential,
+                    expectedAudiences: configuration.expectedAudiences,
+                    cacheControl: "no-cache",
+                    headers: headers
+                )
+            }
         } catch {
             state.withLock { $0.statistics.talosFailures += 1 }
             logger.warning("talos verify failed", metadata: ["error": "\(error)"])
@@ -167,8 +182,10 @@ public final class TalosAuthenticator: Service, Sendable {
             audiences: verification.audiences,
             expireTime: expireTime
         )
-        // A key whose rate limit Talos enforces must reach Talos on every use.
-        guard let generation = lookup.1, verification.json["rate_limit_remaining"] == nil else { return identity }
+        // A key whose rate limit Talos enforces must reach Talos on every use; one without an id could never be
+        // evicted by the feed.
+        guard let generation = lookup.1, verification.json["rate_limit_remaining"] == nil, !identity.keyID.isEmpty
+        else { return identity }
         var lifetime = configuration.cacheTTL
         if let expireTime {
             let left = expireTime.microseconds - SystemWallClock().now().microseconds
@@ -176,7 +193,8 @@ public final class TalosAuthenticator: Service, Sendable {
         }
         guard lifetime > .zero else { return identity }
         let entries: Int? = state.withLock { state in
-            guard state.generation == generation else { return nil }
+            let recentlyRevoked = state.recentRevocations[identity.keyID].map { .now - $0 < Self.recentRevocation }
+            guard state.generation == generation, recentlyRevoked != true else { return nil }
             state.cache.insert(identity, hash: hash, expiry: .now + lifetime)
             return state.cache.count
         }
@@ -290,14 +308,17 @@ public final class TalosAuthenticator: Service, Sendable {
     private func followRevocations() async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
-                try await followRevocationsOnce { backoff = .milliseconds(100) }
+                try await followRevocationsOnce()
             } catch {
                 if !Task.isCancelled {
                     logger.warning("revocation feed lost", metadata: ["error": "\(error)"])
                 }
             }
             feedLost()
+            // A connection that lasted was healthy: start over. One that ends at once (a draining replica) backs off.
+            if ContinuousClock.now - started > .seconds(5) { backoff = .milliseconds(100) }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
         }
@@ -312,18 +333,18 @@ public final class TalosAuthenticator: Service, Sendable {
         let description: String
     }
 
-    private func followRevocationsOnce(onConnected: () -> Void) async throws {
+    private func followRevocationsOnce() async throws {
         var base = configuration.feedEndpoint ?? configuration.endpoint
         while base.hasSuffix("/") { base.removeLast() }
         var request = HTTPClientRequest(url: base + "/v2alpha1/admin/revocations:watch")
         request.headers.add(name: "Accept", value: "text/event-stream")
         request.headers.add(name: "User-Agent", value: "talos-hummingbird/\(TalosVersion.current)")
-        let response = try await httpClient.execute(request, deadline: .distantFuture)
+        // The deadline covers the response head; the body streams for as long as the subscription lasts.
+        let response = try await httpClient.execute(request, deadline: .now() + .seconds(10))
         guard response.status == .ok,
             response.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
         else { throw FeedError(description: "the feed answered HTTP \(response.status.code)") }
         feedConnected()
-        onConnected()
         let received = ChunkCounter()
         let body = response.body
         let idleTimeout = configuration.feedIdleTimeout
@@ -349,13 +370,34 @@ public final class TalosAuthenticator: Service, Sendable {
         }
     }
 
+    /// How long a reported revocation keeps its key from being cached (and sends its verifications past Talos's
+    /// cache): well beyond the second Talos's replicas take to hear of it.
+    static let recentRevocation = Duration.seconds(10)
+
+    private func isRecentlyRevoked(_ keyID: String) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            state.recentRevocations[keyID].map { now - $0 < Self.recentRevocation } ?? false
+        }
+    }
+
     private func apply(_ event: ServerSentEventParser.Event) {
         switch event.type {
         case "revoked":
-            guard let keyID = (try? JSONValue.parse(event.data))?["key_id"]?.stringValue else { return }
+            guard let keyID = (try? JSONValue.parse(event.data))?["key_id"]?.stringValue else {
+                // A revocation this client cannot read must not leave its key trusted: drop everything.
+                logger.warning("unreadable revocation event: cache cleared")
+                clearCache(reset: false)
+                return
+            }
+            let now = ContinuousClock.now
             let (evicted, entries) = state.withLock { state in
                 state.generation &+= 1
                 state.statistics.revocations += 1
+                state.recentRevocations[keyID] = now
+                if state.recentRevocations.count > 4096 {
+                    state.recentRevocations = state.recentRevocations.filter { now - $0.value < Self.recentRevocation }
+                }
                 let evicted = state.cache.evict(keyID: keyID)
                 state.statistics.evictions += evicted
                 return (evicted, state.cache.count)
@@ -366,16 +408,20 @@ public final class TalosAuthenticator: Service, Sendable {
             }
         case "reset":
             logger.info("revocation feed reset: cache cleared")
-            state.withLock { state in
-                state.generation &+= 1
-                state.statistics.resets += 1
-                state.cache.removeAll()
-            }
-            metrics.resets.increment()
-            metrics.cacheEntries.record(0)
+            clearCache(reset: true)
         default:
             break
         }
+    }
+
+    private func clearCache(reset: Bool) {
+        state.withLock { state in
+            state.generation &+= 1
+            if reset { state.statistics.resets += 1 }
+            state.cache.removeAll()
+        }
+        if reset { metrics.resets.increment() }
+        metrics.cacheEntries.record(0)
     }
 
     private func feedConnected() {

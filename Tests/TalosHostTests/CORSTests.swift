@@ -61,6 +61,8 @@ import Testing
                 headers: [.origin: "https://app.example.com"]
             )
             #expect(error.status == 404 && error.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            let noOrigin = try await api.send(.get, "/v2alpha1/derivedKeys/jwks.json")
+            #expect(noOrigin.headers[values: .vary].contains("Origin"))  // publicly cacheable: vary by Origin
             let foreign = try await api.send(.get, "/health/alive", headers: [.origin: "https://evil.test"])
             #expect(foreign.status == 200 && foreign.headers[.accessControlAllowOrigin] == nil)
         }

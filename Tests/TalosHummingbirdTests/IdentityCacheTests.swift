@@ -45,4 +45,18 @@ import Testing
         }
         #expect(cache.count == 0 && cache.queueLength <= 2 * 512 + 1)
     }
+
+    /// A full cache under churn: each insert drops the oldest; the queue's storage must not keep the spent prefix.
+    @Test func churnAtCapacityKeepsTheStorageBounded() {
+        var cache = IdentityCache(capacity: 10)
+        let later = ContinuousClock.now + .seconds(60)
+        for index in 0..<100_000 {
+            cache.insert(
+                Self.identity("k\(index)"),
+                hash: [UInt8(index & 0xff), UInt8(index >> 8 & 0xff), UInt8(index >> 16)],
+                expiry: later
+            )
+        }
+        #expect(cache.count == 10 && cache.queueStorage <= 2 * 1024 + 10)
+    }
 }

@@ -53,9 +53,10 @@ public struct CORSPolicy: Sendable, Hashable {
             .allSatisfy { $0.isEmpty || allowed.contains($0) }
     }
 
-    /// The `Access-Control-Allow-Origin` value for an allowed `origin`: `*` when every origin is allowed without
-    /// credentials, the origin itself otherwise (browsers refuse `*` with credentials).
+    /// The `Access-Control-Allow-Origin` value for an allowed `origin`: `*` when every origin is allowed, the origin
+    /// itself otherwise. `*` stays `*` with `allow_credentials` (browsers then refuse credentialed calls) rather than
+    /// handing every website credentialed access.
     public func allowOriginValue(for origin: String) -> String {
-        allowedOrigins.contains("*") && !allowCredentials ? "*" : origin
+        allowedOrigins.contains("*") ? "*" : origin
     }
 }

@@ -11,6 +11,8 @@ struct RevocationFeedController: APIController {
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let keepAlive = Duration.seconds(15)
+    /// Messages held for a subscriber that is not reading.
+    static let bufferedMessages = 1024
 
     var routes: [Route] {
         [.plain(.get, "/v2alpha1/admin/revocations:watch", .admin, watch)]
@@ -20,17 +22,23 @@ struct RevocationFeedController: APIController {
         // A Last-Event-ID that is not one of ours is unknown: the subscriber gets a reset.
         let lastID = request.request.headers[Self.lastEventID].map { Int64($0.trimmingSpaces) ?? -1 }
         let messages = feed.subscribe(nid: request.nid, lastEventID: lastID)
-        let (body, output) = AsyncStream.makeStream(of: ByteBuffer.self)
+        // A subscriber that stops reading fills this buffer: its stream then ends after what it holds, and it resumes
+        // from its Last-Event-ID (or resets) when it reconnects. The server never buffers without bound.
+        let (body, output) = AsyncStream.makeStream(
+            of: ByteBuffer.self,
+            bufferingPolicy: .bufferingOldest(Self.bufferedMessages)
+        )
         output.yield(ByteBuffer(string: ": connected\n\n"))
+        @Sendable func send(_ text: String) {
+            if case .dropped = output.yield(ByteBuffer(string: text)) { output.finish() }
+        }
         // The events and the keep-alive ticks are merged into the one body; both end when the client goes away.
         let forward = Task {
-            for await message in messages { output.yield(ByteBuffer(string: Self.encode(message))) }
+            for await message in messages { send(Self.encode(message)) }
             output.finish()
         }
         let ticks = Task {
-            while (try? await Task.sleep(for: Self.keepAlive)) != nil {
-                output.yield(ByteBuffer(string: ": keep-alive\n\n"))
-            }
+            while (try? await Task.sleep(for: Self.keepAlive)) != nil { send(": keep-alive\n\n") }
         }
         output.onTermination = { _ in
             forward.cancel()

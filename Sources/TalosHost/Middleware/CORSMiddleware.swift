@@ -20,7 +20,14 @@ struct CORSMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let policy = httpSettings.current.cors
-        guard policy.enabled, let origin = request.headers[.origin] else { return try await next(request, context) }
+        guard policy.enabled else { return try await next(request, context) }
+        guard let origin = request.headers[.origin] else {
+            // Answers differ by Origin: a shared cache (the JWKS is public for 5 min) must not serve one without CORS
+            // headers to a browser.
+            var response = try await next(request, context)
+            response.headers.append(HTTPField(name: .vary, value: "Origin"))
+            return response
+        }
         if request.method == .options, let method = request.headers[.accessControlRequestMethod] {
             return preflight(origin: origin, method: method, headers: request.headers, policy: policy)
         }
