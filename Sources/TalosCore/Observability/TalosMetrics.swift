@@ -1,4 +1,25 @@
 import CoreMetrics
+import Synchronization
+
+/// Metric handles made once per label set: making one goes through the backend's registry (a lock, label
+/// sanitising, a lookup) every time, too much for every request.
+public final class MetricHandles<Labels: Hashable & Sendable, Handle: Sendable>: Sendable {
+    private let handles = Mutex<[Labels: Handle]>([:])
+    private let make: @Sendable (Labels) -> Handle
+
+    /// Handles made by `make` the first time their labels are asked for.
+    public init(_ make: @escaping @Sendable (Labels) -> Handle) { self.make = make }
+
+    /// The handle of `labels`.
+    public subscript(_ labels: Labels) -> Handle {
+        handles.withLock { handles in
+            if let handle = handles[labels] { return handle }
+            let handle = make(labels)
+            handles[labels] = handle
+            return handle
+        }
+    }
+}
 
 /// The metrics of spec §11.1, recorded through swift-metrics; the process's composition root chooses the backend
 /// (Prometheus for `talos serve`), and without one every call is a no-op. Labels are bounded enums: never key ids,
@@ -6,19 +27,41 @@ import CoreMetrics
 public enum TalosMetrics {
     /// `talos_verifications_total` and `talos_verification_duration_seconds` for one verification.
     public static func verification(credentialType: String, result: Verification, duration: Duration) {
+        verifications[VerificationLabels(type: credentialType, errorCode: result.errorCode, cache: result.cache)]
+            .increment()
+        verificationDurations[DurationLabels(type: credentialType, hit: result.cache == .hit)]
+            .recordNanoseconds(duration.wholeNanoseconds)
+        if result.errorCode == .rateLimited { rateLimited.increment() }
+    }
+
+    private struct VerificationLabels: Hashable, Sendable {
+        let type: String
+        let errorCode: VerificationErrorCode?
+        let cache: CacheOutcome
+    }
+
+    private struct DurationLabels: Hashable, Sendable {
+        let type: String
+        let hit: Bool
+    }
+
+    private static let verifications = MetricHandles<VerificationLabels, Counter> { labels in
         Counter(
             label: "talos_verifications_total",
             dimensions: [
-                ("credential_type", credentialType), ("result", result.isValid ? "valid" : "invalid"),
-                ("error_code", result.errorCode?.wireName ?? "none"), ("cache", result.cache.rawValue.lowercased()),
+                ("credential_type", labels.type), ("result", labels.errorCode == nil ? "valid" : "invalid"),
+                ("error_code", labels.errorCode?.wireName ?? "none"), ("cache", labels.cache.rawValue.lowercased()),
             ]
-        ).increment()
+        )
+    }
+    private static let verificationDurations = MetricHandles<DurationLabels, Timer> { labels in
         Timer(
             label: "talos_verification_duration_seconds",
-            dimensions: [("credential_type", credentialType), ("cache_hit", result.cache == .hit ? "true" : "false")]
-        ).recordNanoseconds(duration.wholeNanoseconds)
-        if result.errorCode == .rateLimited { Counter(label: "talos_rate_limited_total").increment() }
+            dimensions: [("credential_type", labels.type), ("cache_hit", labels.hit ? "true" : "false")]
+        )
     }
+    /// Made at first use (static properties are lazy), after the composition root bootstrapped the backend.
+    private static let rateLimited = Counter(label: "talos_rate_limited_total")
 
     /// `talos_api_keys_created_total{type}`.
     public static func keysCreated(_ kind: KeyKind, count: Int = 1) {

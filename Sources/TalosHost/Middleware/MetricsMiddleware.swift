@@ -1,4 +1,5 @@
 import CoreMetrics
+import HTTPTypes
 import Hummingbird
 import TalosCore
 
@@ -16,14 +17,32 @@ struct MetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
         let route = context.routeTemplate
+        Self.requests[RequestLabels(method: request.method, route: route, code: response.status.code)].increment()
+        Self.durations[RouteLabels(method: request.method, route: route)].recordNanoseconds(elapsed.wholeNanoseconds)
+        return response
+    }
+
+    private struct RequestLabels: Hashable, Sendable {
+        let method: HTTPRequest.Method
+        let route: String
+        let code: Int
+    }
+
+    private struct RouteLabels: Hashable, Sendable {
+        let method: HTTPRequest.Method
+        let route: String
+    }
+
+    private static let requests = MetricHandles<RequestLabels, Counter> { labels in
         Counter(
             label: "talos_http_requests_total",
-            dimensions: [("method", request.method.rawValue), ("route", route), ("code", "\(response.status.code)")]
-        ).increment()
+            dimensions: [("method", labels.method.rawValue), ("route", labels.route), ("code", "\(labels.code)")]
+        )
+    }
+    private static let durations = MetricHandles<RouteLabels, Timer> { labels in
         Timer(
             label: "talos_http_request_duration_seconds",
-            dimensions: [("method", request.method.rawValue), ("route", route)]
-        ).recordNanoseconds(elapsed.wholeNanoseconds)
-        return response
+            dimensions: [("method", labels.method.rawValue), ("route", labels.route)]
+        )
     }
 }
