@@ -136,8 +136,6 @@ public final class VerificationCache: InvalidationSink {
     }
 
     /// Drops every entry; reads that started before now are not cached.
-    public func clear() { state.withLock { Self.clear(&$0) } }
-
     private static func clear(_ state: inout State) {
         state.sequence += 1
         state.clearedAt = state.sequence

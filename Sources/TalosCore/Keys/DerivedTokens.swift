@@ -140,20 +140,15 @@ public struct DerivedClaims: Sendable, Hashable {
             default: nil
             }
         }
-        func strings(_ value: JSONValue?) -> [String]? {
-            guard let items = value?.arrayValue else { return nil }
-            let strings = items.compactMap(\.stringValue)
-            return strings.count == items.count ? strings : nil
-        }
         guard let jti = claims["jti"]?.stringValue, let subject = claims["sub"]?.stringValue,
             let issuer = claims["iss"]?.stringValue, let expires = int("exp"), let nid = claims["nid"]?.stringValue,
-            let scopes = strings(claims["scp"])
+            let scopes = claims["scp"]?.stringArrayValue
         else { return nil }
         var audiences: [String] = []
         if let aud = claims["aud"] {
             if let single = aud.stringValue {
                 audiences = [single]
-            } else if let list = strings(aud) {
+            } else if let list = aud.stringArrayValue {
                 audiences = list
             } else {
                 return nil
@@ -438,7 +433,7 @@ public enum MacaroonCodec {
                 position = offset + 1
                 blockClosed = name == "clm"
                 if name == "acl" {
-                    guard let cidrs = strings(value) else { return nil }
+                    guard let cidrs = value.stringArrayValue else { return nil }
                     acls.append(cidrs)
                 }
                 claims[name] = value
@@ -448,10 +443,10 @@ public enum MacaroonCodec {
             case ("exp", .int(let old)?, .int(let new)): claims[name] = .int(min(old, new))
             case ("nbf", .int(let old)?, .int(let new)): claims[name] = .int(max(old, new))
             case ("scp", .array(let old)?, .array(let new)), ("aud", .array(let old)?, .array(let new)):
-                guard strings(value) != nil else { return nil }
+                guard value.stringArrayValue != nil else { return nil }
                 claims[name] = .array(old.filter { new.contains($0) })
             case ("acl", _, _):
-                guard let cidrs = strings(value) else { return nil }
+                guard let cidrs = value.stringArrayValue else { return nil }
                 acls.append(cidrs)
             default: return nil
             }
@@ -465,12 +460,5 @@ public enum MacaroonCodec {
         guard var parsed = DerivedClaims.from(claims, acls: acls) else { return nil }
         parsed.custom = custom
         return (parsed, decoded.location)
-    }
-
-    /// The elements of a JSON array of strings; `nil` for anything else.
-    private static func strings(_ value: JSONValue) -> [String]? {
-        guard let items = value.arrayValue else { return nil }
-        let strings = items.compactMap(\.stringValue)
-        return strings.count == items.count ? strings : nil
     }
 }

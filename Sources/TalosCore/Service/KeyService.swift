@@ -379,25 +379,11 @@ public struct KeyService: Sendable {
         else {
             throw notFound
         }
-        switch current.status(at: now) {
-        case .revoked: return
-        case .expired: throw TalosError(.apiKeyExpired, "The API key has expired.")
-        default: break
-        }
-        guard current.visibility != .public else {
-            throw TalosError(.publicKeyNotSelfRevocable, "public keys can only be revoked by an administrator")
-        }
+        guard try Self.selfRevocationChanges(current, at: now) else { return }
         let outcome = try await withStorage {
             try await storage.modify(kind: kind, nid: nid, keyID: keyID) { key in
-                switch key.status(at: now) {
-                case .revoked: return key
-                case .expired: throw TalosError(.apiKeyExpired, "The API key has expired.")
-                default: break
-                }
-                guard key.visibility != .public else {
-                    throw TalosError(.publicKeyNotSelfRevocable, "public keys can only be revoked by an administrator")
-                }
-                return key.revoked(reason: reason, description: nil, at: now)
+                try Self.selfRevocationChanges(key, at: now)
+                    ? key.revoked(reason: reason, description: nil, at: now) : key
             }
         }
         guard outcome != nil else { throw notFound }
@@ -459,6 +445,20 @@ public struct KeyService: Sendable {
         }
     }
 
+    /// Whether a self-revocation changes `key`, in the order of spec §14.5: already revoked → nothing to do (200),
+    /// expired → 401, public → 403.
+    private static func selfRevocationChanges(_ key: APIKey, at now: Timestamp) throws(TalosError) -> Bool {
+        switch key.status(at: now) {
+        case .revoked: return false
+        case .expired: throw TalosError(.apiKeyExpired, "The API key has expired.")
+        default: break
+        }
+        guard key.visibility != .public else {
+            throw TalosError(.publicKeyNotSelfRevocable, "public keys can only be revoked by an administrator")
+        }
+        return true
+    }
+
     static func notFound(kind: KeyKind, keyID: String) -> TalosError {
         TalosError(
             .apiKeyNotFound,
@@ -467,14 +467,14 @@ public struct KeyService: Sendable {
         )
     }
 
-    /// Runs a storage call, translating storage failures into API errors (503, 504, 500).
-    /// A committed change of `(nid, keyID)`: every local receiver evicts it before the change is answered.
+    /// A committed change of `(nid, keyID)`: every local receiver evicts it before the change is answered (counted
+    /// once per change, not once per receiver).
     func keyChanged(nid: String, keyID: String) {
-        for sink in invalidations {
-            sink.invalidated(nid: nid, keyID: keyID)
-            TalosMetrics.cacheInvalidation(source: "local")
-        }
+        for sink in invalidations { sink.invalidated(nid: nid, keyID: keyID) }
+        if !invalidations.isEmpty { TalosMetrics.cacheInvalidation(source: "local") }
     }
+
+    /// Runs a storage call, translating storage failures into API errors (503, 504, 500).
 
     func withStorage<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {

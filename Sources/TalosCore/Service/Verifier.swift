@@ -287,7 +287,8 @@ public struct Verifier: Sendable {
                 }
             }
             let missing = Array(Set(wanted.map(\.keyID)).subtracting(hits))
-            let ticket = cache?.ticket()
+            // Only what is read from the database may be cached: all hits need no ticket (and no lock).
+            let ticket = missing.isEmpty ? nil : cache?.ticket()
             if !missing.isEmpty {
                 let found = try await service.withStorage {
                     try await storage.fetch(kind: kind, nid: context.nid, keyIDs: missing)

@@ -131,9 +131,7 @@ public struct KeyRow: Sendable, Hashable {
             .corrupt("api_keys row \(keyID.utf8.count <= 128 ? keyID : "?"): unreadable column \(column)")
         }
         func strings(_ text: String, _ column: String) throws(StorageError) -> [String] {
-            guard case .array(let items)? = try? JSONValue.parse(text) else { throw corrupt(column) }
-            let strings = items.compactMap(\.stringValue)
-            guard strings.count == items.count else { throw corrupt(column) }
+            guard let strings = (try? JSONValue.parse(text))?.stringArrayValue else { throw corrupt(column) }
             return strings
         }
         func time(_ value: Int64, _ column: String) throws(StorageError) -> Timestamp {

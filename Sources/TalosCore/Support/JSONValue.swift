@@ -31,6 +31,13 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The elements of an array of strings; `nil` for any other value, an array holding a non-string included.
+    public var stringArrayValue: [String]? {
+        guard let items = arrayValue else { return nil }
+        let strings = items.compactMap(\.stringValue)
+        return strings.count == items.count ? strings : nil
+    }
+
     /// `true` for `null`.
     public var isNull: Bool {
         if case .null = self { return true }
