@@ -45,10 +45,7 @@ public struct TalosClient: Sendable {
         body: JSONValue? = nil,
         headers: [(String, String)] = []
     ) async throws(TalosClientError) -> TalosResponse {
-        var request = HTTPClientRequest(url: endpoint + path)
-        request.method = method
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: userAgent)
+        var request = request(method, path, accept: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -67,6 +64,16 @@ public struct TalosClient: Sendable {
         } catch {
             throw .transport("cannot reach \(endpoint): \(error)")
         }
+    }
+
+    /// A request to `path` on the endpoint with this client's `User-Agent`, for calls `send` does not cover (e.g. a
+    /// streamed answer).
+    public func request(_ method: HTTPMethod, _ path: String, accept: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: accept)
+        request.headers.add(name: "User-Agent", value: userAgent)
+        return request
     }
 
     /// Sends one request and requires a 2xx answer.

@@ -25,6 +25,8 @@ public final class TalosAuthenticator: Service, Sendable {
     /// What this authenticator accepts and where Talos is.
     public let configuration: TalosAuthConfiguration
     let client: TalosClient
+    /// The client of the revocation feed's replica (`feedEndpoint`, else `endpoint`).
+    let feedClient: TalosClient
     let httpClient: HTTPClient
     let crypto: any CryptoBackend
     let logger: Logger
@@ -41,6 +43,10 @@ public final class TalosAuthenticator: Service, Sendable {
         /// Keys the feed reported lately. Another replica may still answer "valid" for one from its own cache (Talos
         /// allows its replicas up to a second): such a key is verified past Talos's cache and not cached here.
         var recentRevocations: [String: ContinuousClock.Instant] = [:]
+
+        func isRecentlyRevoked(_ keyID: String, now: ContinuousClock.Instant) -> Bool {
+            recentRevocations[keyID].map { now - $0 < TalosAuthenticator.recentRevocation } ?? false
+        }
         var keyring = SigningKeyring.empty
         var keyringLoaded = false
         var keysRefresh: Task<Void, Never>?
@@ -64,11 +70,18 @@ public final class TalosAuthenticator: Service, Sendable {
         self.httpClient = httpClient
         self.crypto = crypto
         self.logger = logger
+        let userAgent = "talos-hummingbird/\(TalosVersion.current)"
         self.client = TalosClient(
             endpoint: configuration.endpoint,
             timeout: configuration.requestTimeout,
             httpClient: httpClient,
-            userAgent: "talos-hummingbird/\(TalosVersion.current)"
+            userAgent: userAgent
+        )
+        self.feedClient = TalosClient(
+            endpoint: configuration.feedEndpoint ?? configuration.endpoint,
+            timeout: configuration.requestTimeout,
+            httpClient: httpClient,
+            userAgent: userAgent
         )
         self.cacheKey = crypto.hmacSHA256Key(crypto.randomBytes(32))
         self.state = Mutex(State(cache: IdentityCache(capacity: configuration.cacheCapacity)))
@@ -108,9 +121,9 @@ public final class TalosAuthenticator: Service, Sendable {
         var via = TalosIdentity.Verification.talos
         do {
             let identity: TalosIdentity
-            if !configuration.issuers.isEmpty, let kid = Self.jwtKeyID(credential) {
+            if !configuration.issuers.isEmpty, CredentialRoute.isJWTShaped(credential) {
                 via = .jwks
-                identity = try await verifyJWT(credential, kid: kid, clientAddress: clientAddress)
+                identity = try await verifyJWT(credential, clientAddress: clientAddress)
             } else {
                 identity = try await verifyWithTalos(credential, clientAddress: clientAddress)
             }
@@ -155,7 +168,9 @@ public final class TalosAuthenticator: Service, Sendable {
                 headers: headers
             )
             // The key was revoked a moment ago: ask again past Talos's own cache, which may not have heard yet.
-            if verification.isValid, let keyID = verification.keyID, isRecentlyRevoked(keyID) {
+            if verification.isValid, let keyID = verification.keyID,
+                state.withLock({ $0.isRecentlyRevoked(keyID, now: .now) })
+            {
                 verification = try await client.verify(
                     credential,
                     expectedAudiences: configuration.expectedAudiences,
@@ -193,8 +208,9 @@ public final class TalosAuthenticator: Service, Sendable {
         }
         guard lifetime > .zero else { return identity }
         let entries: Int? = state.withLock { state in
-            let recentlyRevoked = state.recentRevocations[identity.keyID].map { .now - $0 < Self.recentRevocation }
-            guard state.generation == generation, recentlyRevoked != true else { return nil }
+            guard state.generation == generation, !state.isRecentlyRevoked(identity.keyID, now: .now) else {
+                return nil
+            }
             state.cache.insert(identity, hash: hash, expiry: .now + lifetime)
             return state.cache.count
         }
@@ -204,7 +220,7 @@ public final class TalosAuthenticator: Service, Sendable {
 
     // MARK: Derived JWTs
 
-    /// The header's `kid` when `credential` is shaped like a compact JWS (`header.payload.signature`).
+    /// The header's `kid` of a JWT-shaped credential, read only when its signature did not verify.
     static func jwtKeyID(_ credential: String) -> String? {
         let parts = credential.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = Base64URL.decode(parts[0]),
@@ -213,20 +229,17 @@ public final class TalosAuthenticator: Service, Sendable {
         return kid
     }
 
-    private func verifyJWT(
-        _ token: String,
-        kid: String,
-        clientAddress: IPAddress?
-    ) async throws(TalosAuthError)
-        -> TalosIdentity
-    {
+    private func verifyJWT(_ token: String, clientAddress: IPAddress?) async throws(TalosAuthError) -> TalosIdentity {
         var (keyring, loaded) = state.withLock { ($0.keyring, $0.keyringLoaded) }
-        if keyring.entry(kid: kid) == nil {
+        var claims = JWTCodec.verify(token, keyring: keyring)
+        // Not verified: read the JWK Set again when nothing is loaded yet or the token names a key not in it.
+        if claims == nil, !loaded || Self.jwtKeyID(token).map({ keyring.entry(kid: $0) == nil }) == true {
             await refreshSigningKeys()
             (keyring, loaded) = state.withLock { ($0.keyring, $0.keyringLoaded) }
+            claims = JWTCodec.verify(token, keyring: keyring)
         }
         guard loaded else { throw TalosAuthError(.serviceUnavailable, "Talos's signing keys cannot be read now.") }
-        guard let claims = JWTCodec.verify(token, keyring: keyring), configuration.issuers.contains(claims.issuer)
+        guard let claims, configuration.issuers.contains(claims.issuer)
         else { throw .refused("VERIFICATION_ERROR_SIGNATURE_INVALID") }
         if let failure = claims.failure(
             at: SystemWallClock().now(),
@@ -334,11 +347,7 @@ public final class TalosAuthenticator: Service, Sendable {
     }
 
     private func followRevocationsOnce() async throws {
-        var base = configuration.feedEndpoint ?? configuration.endpoint
-        while base.hasSuffix("/") { base.removeLast() }
-        var request = HTTPClientRequest(url: base + "/v2alpha1/admin/revocations:watch")
-        request.headers.add(name: "Accept", value: "text/event-stream")
-        request.headers.add(name: "User-Agent", value: "talos-hummingbird/\(TalosVersion.current)")
+        let request = feedClient.request(.GET, "/v2alpha1/admin/revocations:watch", accept: "text/event-stream")
         // The deadline covers the response head; the body streams for as long as the subscription lasts.
         let response = try await httpClient.execute(request, deadline: .now() + .seconds(10))
         guard response.status == .ok,
@@ -373,13 +382,6 @@ public final class TalosAuthenticator: Service, Sendable {
     /// How long a reported revocation keeps its key from being cached (and sends its verifications past Talos's
     /// cache): well beyond the second Talos's replicas take to hear of it.
     static let recentRevocation = Duration.seconds(10)
-
-    private func isRecentlyRevoked(_ keyID: String) -> Bool {
-        let now = ContinuousClock.now
-        return state.withLock { state in
-            state.recentRevocations[keyID].map { now - $0 < Self.recentRevocation } ?? false
-        }
-    }
 
     private func apply(_ event: ServerSentEventParser.Event) {
         switch event.type {
@@ -437,13 +439,9 @@ public final class TalosAuthenticator: Service, Sendable {
 
     /// Stops trusting the cache and empties it: revocations sent while disconnected were not seen.
     private func feedLost() {
-        state.withLock { state in
-            state.generation &+= 1
-            state.feedConnected = false
-            state.cache.removeAll()
-        }
+        state.withLock { $0.feedConnected = false }
+        clearCache(reset: false)
         metrics.feedConnected.record(0)
-        metrics.cacheEntries.record(0)
     }
 }
 

@@ -97,8 +97,8 @@ public enum CredentialRoute: Sendable, Hashable {
         return .imported
     }
 
-    /// `^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`
-    static func isJWTShaped(_ credential: String) -> Bool {
+    /// `^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`: what Talos routes as a derived JWT (spec §5.2).
+    public static func isJWTShaped(_ credential: String) -> Bool {
         guard credential.hasPrefix("eyJ") else { return false }
         let segments = credential.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard segments.count == 3 else { return false }
