@@ -1,20 +1,20 @@
 import HTTPTypes
 import TalosCore
 
-/// A request the route table cannot serve: the envelope to answer with and, for the transport exceptions of
-/// spec §2.5, the HTTP status that overrides the envelope's.
+/// A request refused before its operation runs (the route table, the body limit, a request budget): the envelope
+/// to answer with, for the transport exceptions of spec §2.5 the HTTP status that overrides the envelope's, and the
+/// header fields the answer carries (`Allow`, `Retry-After`).
 struct RoutingFailure: Error, Sendable {
     let error: TalosError
     let httpOverride: HTTPResponse.Status?
-    /// The methods the path does serve, for the `Allow` header of a 405.
-    var allow: [HTTPRequest.Method] = []
+    var headers: HTTPFields = [:]
 
     static let notFound = RoutingFailure(error: TalosError(.notFound, "route not found"), httpOverride: nil)
     static func methodNotAllowed(allow: [HTTPRequest.Method]) -> RoutingFailure {
         RoutingFailure(
             error: TalosError(.methodNotAllowed, "method not allowed"),
             httpOverride: .methodNotAllowed,
-            allow: allow
+            headers: [.allow: allow.map(\.rawValue).joined(separator: ", ")]
         )
     }
     static let notInThisMode = RoutingFailure(
@@ -28,15 +28,15 @@ struct RoutingFailure: Error, Sendable {
             httpOverride: .contentTooLarge
         )
     }
-}
 
-/// A client over its request budget (spec §15.5): 429 `RATE_LIMITED` with `Retry-After`.
-struct RateLimited: Error, Sendable {
-    let retryAfter: Duration
-
-    /// Whole seconds, rounded up, at least 1.
-    var retryAfterSeconds: Int64 {
+    /// A client over its request budget (spec §15.5): 429 `RATE_LIMITED` with `Retry-After` in whole seconds, rounded
+    /// up, at least 1.
+    static func rateLimited(retryAfter: Duration) -> RoutingFailure {
         let (seconds, attoseconds) = retryAfter.components
-        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+        return RoutingFailure(
+            error: TalosError(.rateLimited, "too many requests"),
+            httpOverride: nil,
+            headers: [.retryAfter: "\(max(1, seconds + (attoseconds > 0 ? 1 : 0)))"]
+        )
     }
 }

@@ -18,17 +18,15 @@ struct MetricsResponder: HTTPResponder {
     typealias Context = TalosRequestContext
 
     let exposition: MetricsExposition
-    let ready: @Sendable () async -> APIReply
+    /// The API listener's health answers, served here too (spec §3.18).
+    let health: HealthController
 
     func respond(to request: Request, context: Context) async throws -> Response {
         guard request.method == .get else {
-            var response = ErrorEnvelopeMiddleware.response(
-                TalosError(.methodNotAllowed, "method not allowed"),
-                requestID: RequestIDMiddleware.requestID(from: request),
-                httpOverride: .methodNotAllowed
+            return ErrorEnvelopeMiddleware.response(
+                .methodNotAllowed(allow: [.get]),
+                requestID: RequestIDMiddleware.requestID(from: request)
             )
-            response.headers[.allow] = "GET"
-            return response
         }
         switch request.uri.path {
         case "/metrics":
@@ -37,14 +35,11 @@ struct MetricsResponder: HTTPResponder {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: exposition.render()))
             )
-        case "/health/alive": return APIReply.json(["status": "ok"]).response
-        case "/health/ready": return await ready().response
-        case "/version": return APIReply.json(["version": .string(TalosVersion.current)]).response
+        case "/health/alive": return HealthController.alive().response
+        case "/health/ready": return await health.ready().response
+        case "/version": return HealthController.version().response
         default:
-            return ErrorEnvelopeMiddleware.response(
-                TalosError(.notFound, "route not found"),
-                requestID: RequestIDMiddleware.requestID(from: request)
-            )
+            return ErrorEnvelopeMiddleware.response(.notFound, requestID: RequestIDMiddleware.requestID(from: request))
         }
     }
 }

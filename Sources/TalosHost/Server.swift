@@ -71,16 +71,19 @@ public func buildApplication(
         CORSMiddleware(httpSettings: httpSettings, logger: logger),
         ErrorEnvelopeMiddleware(logger: logger),
     ]
+    let health = HealthController(
+        storage: handle.storage,
+        openAPIDocument: OpenAPIDocument.serialized(for: mode),
+        invalidationFeedUp: feedUp(cache, handle)
+    )
     let responder = APIResponder(
         table: RouteTable(
             apiControllers(
                 service: service,
                 verifier: verifier,
-                storage: handle.storage,
+                health: health,
                 clock: clock,
                 selfRevokeLimiter: selfRevokeLimiter,
-                openAPIDocument: OpenAPIDocument.serialized(for: mode),
-                invalidationFeedUp: feedUp(cache, handle),
                 revocations: revocations
             ).map { route in
                 // Operation spans only when tracing is on: a no-op span still costs on every request.
@@ -129,14 +132,9 @@ public func buildApplication(
     }
     if let metrics {
         TalosMetrics.buildInfo()
-        let health = HealthController(
-            storage: handle.storage,
-            openAPIDocument: [],
-            invalidationFeedUp: feedUp(cache, handle)
-        )
         services.append(
             Application(
-                responder: MetricsResponder(exposition: metrics, ready: { await health.ready() }),
+                responder: MetricsResponder(exposition: metrics, health: health),
                 configuration: .init(address: .hostname(config.metricsHost, port: metricsPort), serverName: nil),
                 logger: logger
             )
@@ -194,15 +192,13 @@ private func rateLimiter(config: TalosConfig, handle: StorageHandle) throws(Conf
 func apiControllers(
     service: KeyService,
     verifier: Verifier,
-    storage: any KeyStorage,
+    health: HealthController,
     clock: any WallClock,
     selfRevokeLimiter: TokenBuckets,
-    openAPIDocument: [UInt8],
-    invalidationFeedUp: @escaping @Sendable () -> Bool = { true },
     revocations: RevocationFeed
 ) -> [Route] {
     let controllers: [any APIController] = [
-        HealthController(storage: storage, openAPIDocument: openAPIDocument, invalidationFeedUp: invalidationFeedUp),
+        health,
         IssuedKeysController(service: service, clock: clock),
         ImportedKeysController(service: service, clock: clock),
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),

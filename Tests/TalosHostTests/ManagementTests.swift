@@ -106,7 +106,7 @@ import Testing
                 "/v2alpha1/admin/issuedApiKeys/\(new["key_id"]!.stringValue!):rotate",
                 ["name": ""]
             )
-            #expect(emptyName.status == 400)
+            #expect(emptyName.status == 400 && emptyName.message == "validation error: name: value is required")
         }
     }
 

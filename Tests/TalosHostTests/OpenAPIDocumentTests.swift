@@ -25,10 +25,9 @@ import Testing
         let routes = apiControllers(
             service: service,
             verifier: Verifier(service: service),
-            storage: handle.storage,
+            health: HealthController(storage: handle.storage, openAPIDocument: []),
             clock: ManualClock(),
             selfRevokeLimiter: TokenBuckets(rate: 0, burst: 0, clock: ManualClock()),
-            openAPIDocument: [],
             revocations: RevocationFeed(storage: handle.storage, clock: ManualClock())
         )
         defer { Task { await handle.shutdown() } }

@@ -11,9 +11,9 @@ struct HealthController: APIController {
 
     var routes: [Route] {
         let routes: [Route] = [
-            .plain(.get, "/health/alive", .always) { _ in .json(["status": "ok"]) },
+            .plain(.get, "/health/alive", .always) { _ in Self.alive() },
             .plain(.get, "/health/ready", .always) { _ in await ready() },
-            .plain(.get, "/version", .always) { _ in .json(["version": .string(TalosVersion.current)]) },
+            .plain(.get, "/version", .always) { _ in Self.version() },
             .plain(.get, "/openapi.json", .always) { [openAPIDocument] _ in .document(openAPIDocument) },
         ]
         return routes.map { route in
@@ -22,6 +22,12 @@ struct HealthController: APIController {
             return route
         }
     }
+
+    /// The process answers.
+    static func alive() -> APIReply { .json(["status": "ok"]) }
+
+    /// `{"version":…}`.
+    static func version() -> APIReply { .json(["version": .string(TalosVersion.current)]) }
 
     /// 200 when the database answers a trivial query within 2 s, 503 naming the problem otherwise.
     func ready() async -> APIReply {

@@ -21,8 +21,7 @@ struct ImportedKeysController: APIController {
             .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetImportedAPIKey"),
             .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateImportedAPIKey"),
             .keyed(.delete, "\(base)/{key_id}", .admin, delete).traced("service.DeleteImportedAPIKey"),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.imported, $0, keyID: $1) }
-                .traced("service.RevokeImportedAPIKey"),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeImportedAPIKey"),
         ]
     }
 

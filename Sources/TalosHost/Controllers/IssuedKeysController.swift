@@ -15,8 +15,7 @@ struct IssuedKeysController: APIController {
             .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetIssuedAPIKey"),
             .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateIssuedAPIKey"),
             .keyed(.post, "\(base)/{key_id}:rotate", .admin, rotate).traced("service.RotateIssuedApiKey"),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin) { try await service.revoke(.issued, $0, keyID: $1) }
-                .traced("service.RevokeIssuedAPIKey"),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeIssuedAPIKey"),
         ]
     }
 
@@ -36,9 +35,6 @@ struct IssuedKeysController: APIController {
         let body = try request.optionalJSON()
         var rotate = RotateKeyRequest()
         rotate.attributes = try body.attributes()
-        if case .value(let name) = rotate.attributes.name, name.isEmpty {
-            throw TalosError.validation("name", "value must not be empty")
-        }
         let result = try await service.rotate(keyID: keyID, nid: request.nid, rotate)
         let now = clock.now()
         return .json(

@@ -18,7 +18,7 @@ struct RevocationController: APIController {
 
     func selfRevoke(_ request: APIRequest) async throws -> APIReply {
         if let wait = selfRevokeLimiter.take(request.clientIP?.description ?? request.remoteIP ?? "") {
-            throw RateLimited(retryAfter: wait)
+            throw RoutingFailure.rateLimited(retryAfter: wait)
         }
         let body = try request.json()
         try await service.selfRevoke(

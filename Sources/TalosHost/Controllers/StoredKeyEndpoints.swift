@@ -11,6 +11,11 @@ struct StoredKeyEndpoints: Sendable {
     /// `{"issued_api_key": …}` or `{"imported_api_key": …}`, the wrapper PATCH accepts.
     private var wrapper: String { kind == .issued ? "issued_api_key" : "imported_api_key" }
 
+    /// `…/{key_id}:revoke` of this kind (spec §3.6).
+    func revoke(_ request: APIRequest, keyID: String) async throws -> APIReply {
+        try await service.revoke(kind, request, keyID: keyID)
+    }
+
     func get(_ request: APIRequest, keyID: String) async throws -> APIReply {
         let key = try await service.get(kind: kind, keyID: keyID, nid: request.nid)
         return .json(WireFormat.key(key, now: clock.now()))
@@ -57,7 +62,7 @@ struct StoredKeyEndpoints: Sendable {
 extension KeyService {
     /// Revokes a key of `kind` (either kind when `nil`) from an admin request body (spec §3.6).
     func revoke(_ kind: KeyKind?, _ request: APIRequest, keyID: String) async throws -> APIReply {
-        let body = request.body.isEmpty ? BodyReader(object: [:]) : try request.json()
+        let body = try request.optionalJSON()
         try await revoke(
             kind: kind,
             keyID: keyID,

@@ -30,13 +30,7 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
             }
             return Self.response(error, requestID: context.requestID)
         } catch let error as RoutingFailure {
-            var response = Self.response(error.error, requestID: context.requestID, httpOverride: error.httpOverride)
-            if !error.allow.isEmpty { response.headers[.allow] = error.allow.map(\.rawValue).joined(separator: ", ") }
-            return response
-        } catch let error as RateLimited {
-            var response = Self.response(TalosError(.rateLimited, "too many requests"), requestID: context.requestID)
-            response.headers[.retryAfter] = "\(error.retryAfterSeconds)"
-            return response
+            return Self.response(error, requestID: context.requestID)
         } catch {
             logger.error(
                 "unhandled error",
@@ -44,6 +38,13 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
             )
             return Self.response(.internalError, requestID: context.requestID)
         }
+    }
+
+    /// The envelope of a request refused before its operation, with its status override and header fields.
+    static func response(_ failure: RoutingFailure, requestID: String) -> Response {
+        var response = response(failure.error, requestID: requestID, httpOverride: failure.httpOverride)
+        response.headers.append(contentsOf: failure.headers)
+        return response
     }
 
     static func response(
