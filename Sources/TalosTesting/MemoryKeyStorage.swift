@@ -17,14 +17,22 @@ public final class MemoryKeyStorage: KeyStorage {
 
     private static func identity(_ key: APIKey) -> Identity { Identity(kind: key.kind, nid: key.nid, keyID: key.keyID) }
 
-    private static func replayed(_ key: APIKey, in keys: [Identity: APIKey]) -> APIKey? {
-        guard let requestID = key.requestID else { return nil }
-        return keys.values.first { $0.kind == key.kind && $0.nid == key.nid && $0.requestID == requestID }
+    private static func key(
+        kind: KeyKind,
+        nid: String,
+        requestID: String,
+        in keys: [Identity: APIKey]
+    ) -> APIKey? {
+        keys.values.first { $0.kind == kind && $0.nid == nid && $0.requestID == requestID }
     }
 
     public func insert(_ key: APIKey) async throws -> InsertOutcome {
         try keys.withLock { keys throws(StorageError) -> InsertOutcome in
-            if let existing = Self.replayed(key, in: keys) { return .replayed(existing) }
+            if let requestID = key.requestID,
+                let existing = Self.key(kind: key.kind, nid: key.nid, requestID: requestID, in: keys)
+            {
+                return .replayed(existing)
+            }
             guard keys[Self.identity(key)] == nil else { throw StorageError.duplicate() }
             keys[Self.identity(key)] = key
             return .created(key)
@@ -47,7 +55,7 @@ public final class MemoryKeyStorage: KeyStorage {
     }
 
     public func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
-        keys.withLock { keys in keys.values.first { $0.kind == kind && $0.nid == nid && $0.requestID == requestID } }
+        keys.withLock { Self.key(kind: kind, nid: nid, requestID: requestID, in: $0) }
     }
 
     public func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {

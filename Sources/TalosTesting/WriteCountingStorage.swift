@@ -5,19 +5,20 @@ public import TalosCore
 /// prove a path writes nothing (e.g. self-revoke of unknown credentials, spec §15.5).
 public final class WriteCountingStorage: KeyStorage {
     private let base: any KeyStorage
-    private let count = Atomic<Int>(0)
+    private let writeCount = Atomic<Int>(0)
+    private let readCount = Atomic<Int>(0)
 
     public init(_ base: any KeyStorage) { self.base = base }
 
     /// Write transactions opened so far.
-    public var writes: Int { count.load(ordering: .relaxed) }
-
-    private let readCount = Atomic<Int>(0)
+    public var writes: Int { writeCount.load(ordering: .relaxed) }
 
     /// Reads of key records so far (fetches and lists), so that a test can prove a path reads nothing.
     public var reads: Int { readCount.load(ordering: .relaxed) }
 
-    private func counted() { count.add(1, ordering: .relaxed) }
+    private func counted() { writeCount.add(1, ordering: .relaxed) }
+
+    private func read() { readCount.add(1, ordering: .relaxed) }
 
     public func insert(_ key: APIKey) async throws -> InsertOutcome {
         counted()
@@ -30,21 +31,24 @@ public final class WriteCountingStorage: KeyStorage {
     }
 
     public func fetch(kind: KeyKind, nid: String, keyID: String) async throws -> APIKey? {
-        readCount.add(1, ordering: .relaxed)
+        read()
         return try await base.fetch(kind: kind, nid: nid, keyID: keyID)
     }
 
     public func fetch(kind: KeyKind, nid: String, requestID: String) async throws -> APIKey? {
-        readCount.add(1, ordering: .relaxed)
+        read()
         return try await base.fetch(kind: kind, nid: nid, requestID: requestID)
     }
 
     public func fetch(kind: KeyKind, nid: String, keyIDs: [String]) async throws -> [APIKey] {
-        readCount.add(1, ordering: .relaxed)
+        read()
         return try await base.fetch(kind: kind, nid: nid, keyIDs: keyIDs)
     }
 
-    public func list(_ query: ListQuery) async throws -> [APIKey] { try await base.list(query) }
+    public func list(_ query: ListQuery) async throws -> [APIKey] {
+        read()
+        return try await base.list(query)
+    }
 
     public func modify(
         kind: KeyKind,

@@ -1,6 +1,5 @@
 import Logging
 import PostgresNIO
-import Synchronization
 import TalosCore
 
 /// The pool plus the two rules every call follows: a deadline, and driver errors translated into `StorageError`.
@@ -10,24 +9,25 @@ struct PostgresDatabase: Sendable {
     /// How long a call may wait for a connection and its queries before it fails.
     var deadline: Duration = .seconds(5)
 
-    /// Runs `body` on a leased connection. Failing to get a connection in time is `unavailable` (the database is
-    /// down or unreachable); running out of time afterwards is `timeout`.
+    /// Runs `body` on a leased connection within `deadline`. Running out of time is `unavailable` either way (no
+    /// connection, or a leased one gone silent); only the message tells them apart. A slow statement is cut by the
+    /// server's `statement_timeout` first, which is `timeout`.
     func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let leased = Leased()
+        let leased = SetOnceFlag()
         let deadline = self.deadline
         let client = self.client
         do {
             return try await withDeadline(deadline) {
                 // A slow statement is cut by the server's own statement_timeout (4.5 s) and answers 504. Silence past
                 // the deadline on a leased connection means the server is gone: unavailable, like no connection.
-                leased.flag.load(ordering: .relaxed)
+                leased.isSet
                     ? StorageError.unavailable("the database did not answer within \(deadline)")
                     : StorageError.unavailable("no database connection within \(deadline)")
             } operation: {
                 try await client.withConnection { connection in
-                    leased.flag.store(true, ordering: .relaxed)
+                    leased.set()
                     return try await body(connection)
                 }
             }
@@ -44,10 +44,6 @@ struct PostgresDatabase: Sendable {
         return try await withConnection { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
-    }
-
-    private final class Leased: Sendable {
-        let flag = Atomic<Bool>(false)
     }
 
     /// Maps postgres-nio errors to storage errors; errors of other kinds (e.g. thrown by a transform) pass through.

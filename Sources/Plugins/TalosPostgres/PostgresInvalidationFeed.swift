@@ -39,7 +39,7 @@ struct PostgresInvalidationFeed: InvalidationFeed {
 
         /// One connection's life: `LISTEN`, deliver, until it fails. Returns whether `LISTEN` succeeded.
         private func listenOnce() async -> Bool {
-            let listening = ManagedFlag()
+            let listening = SetOnceFlag()
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: PostgresInvalidationFeed.channel) { notifications in
@@ -65,14 +65,14 @@ struct PostgresInvalidationFeed: InvalidationFeed {
                     )
                 }
             }
-            return listening.value
+            return listening.isSet
         }
     }
 }
 
-/// A flag set once from inside a `@Sendable` closure.
-private final class ManagedFlag: Sendable {
+/// A flag set once from inside a `@Sendable` closure and read after it.
+final class SetOnceFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func set() { flag.store(true, ordering: .relaxed) }
-    var value: Bool { flag.load(ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
