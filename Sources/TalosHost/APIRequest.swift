@@ -7,10 +7,18 @@ struct APIRequest: Sendable {
     let request: Request
     let body: [UInt8]
     let nid: String
-    /// The client address per `serve.http.client_ip_source` (spec §5.6, §15.2); `nil` when unknown.
-    let clientIP: IPAddress?
+    /// `serve.http.client_ip_source` and `trusted_proxies` as they were when the request started (hot reload).
+    let clientIPResolver: ClientIPResolver
     /// The TCP peer, for per-connection decisions.
     let remoteIP: String?
+
+    /// The client address per `serve.http.client_ip_source` (spec §5.6, §15.2); `nil` when unknown. Resolved only by
+    /// the operations that need it (verification, derive, self-revoke), not on every route.
+    var clientIP: IPAddress? {
+        clientIPResolver.resolve(peer: remoteIP.flatMap { IPAddress($0) }) { [headers = request.headers] name in
+            HTTPField.Name(name).map { headers[values: $0] } ?? []
+        }
+    }
 
     static let pragma = HTTPField.Name("Pragma")!
 

@@ -68,15 +68,12 @@ struct RouteDispatcher: HTTPResponder {
         }
         var request = request
         let body = try await Self.collectBody(&request, limit: route.bodyLimit)
-        let clientIP = httpSettings.current.clientIP.resolve(peer: context.remoteIP.flatMap { IPAddress($0) }) {
-            [headers = request.headers] name in HTTPField.Name(name).map { headers[values: $0] } ?? []
-        }
         let nid = try context.tenant.get()
         let apiRequest = APIRequest(
             request: request,
             body: body,
             nid: nid,
-            clientIP: clientIP,
+            clientIPResolver: httpSettings.current.clientIP,
             remoteIP: context.remoteIP
         )
         let run: () async throws -> APIReply

@@ -5,7 +5,7 @@ import Testing
 
 /// Spec §15.14: replay after `Last-Event-ID`, reset for unknown ids and after a lost channel, tenants apart, and only
 /// revoked or deleted keys announced.
-@Suite struct RevocationFeedTests {
+@Suite(.timeLimit(.minutes(1))) struct RevocationFeedTests {
     static let nid = UUIDText.nilUUID
 
     @Test func resumeReplaysAndUnknownResets() async throws {
@@ -93,6 +93,23 @@ import Testing
         }
         #expect(first.keyID == revoked.keyID && first.kind == .issued)
         #expect(second.kind == .imported)
+        runner.cancel()
+    }
+
+    /// A node nobody subscribed to does not read the database for the cluster's changes.
+    @Test func noSubscriberNoReads() async throws {
+        let storage = WriteCountingStorage(MemoryKeyStorage())
+        let feed = RevocationFeed(storage: storage, clock: ManualClock())
+        let runner = Task { try await feed.run() }
+        for index in 0..<3 { feed.invalidated(nid: Self.nid, keyID: String(repeating: "\(index)", count: 64)) }
+        var events = feed.subscribe(nid: Self.nid, lastEventID: nil).makeAsyncIterator()
+        feed.invalidated(nid: Self.nid, keyID: String(repeating: "ab", count: 32))
+        // Changes are handled in order: once this event is out, the three before it were handled too.
+        guard case .revoked? = await events.next() else {
+            Issue.record("no event")
+            return
+        }
+        #expect(storage.reads == 1)
         runner.cancel()
     }
 }

@@ -80,6 +80,9 @@ public final class RevocationFeed: InvalidationSink, Service {
     /// Tells revocations from updates by reading the changed key, in order, until graceful shutdown.
     public func run() async throws {
         for await change in changes.cancelOnGracefulShutdown() {
+            // Until someone subscribes there is nobody to tell and no event id anyone could resume from: a node
+            // without subscribers does not read the database for every change in the cluster.
+            guard state.withLock({ $0.nextSubscriber > 0 }) else { continue }
             let kind = KeyKind(keyID: change.keyID)
             let key: APIKey?
             do {
