@@ -50,7 +50,8 @@ public func buildApplication(
         settings: settings,
         clock: clock,
         logger: logger,
-        invalidations: localSinks
+        invalidations: localSinks,
+        tracing: config.tracingEnabled
     )
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))

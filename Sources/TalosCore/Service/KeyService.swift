@@ -42,18 +42,24 @@ public struct KeyService: Sendable {
     let authenticator: Authenticator
     /// Told about every committed change of a key, before the change is answered (spec §5.9).
     let invalidations: [any InvalidationSink]
+    /// Whether operations open spans (`tracing.enabled`); off, they skip the tracer entirely.
+    let tracing: Bool
 
-    /// - Parameter invalidations: receivers of key changes on this node (the verification cache, the revocation
-    ///   feed); other nodes learn through the storage's own channel.
+    /// - Parameters:
+    ///   - invalidations: receivers of key changes on this node (the verification cache, the revocation feed);
+    ///     other nodes learn through the storage's own channel.
+    ///   - tracing: whether to open spans; with tracing off even a no-op span costs on every request.
     public init(
         storage: any KeyStorage,
         crypto: any CryptoBackend,
         settings: SettingsStore<TenantSettings>,
         clock: any WallClock,
         logger: Logger,
-        invalidations: [any InvalidationSink] = []
+        invalidations: [any InvalidationSink] = [],
+        tracing: Bool = true
     ) {
         self.invalidations = invalidations
+        self.tracing = tracing
         self.storage = storage
         self.crypto = crypto
         self.settings = settings
@@ -474,11 +480,21 @@ public struct KeyService: Sendable {
         if !invalidations.isEmpty { TalosMetrics.cacheInvalidation(source: "local") }
     }
 
+    /// `body` in a span named `name` when tracing is on; otherwise in a no-op span, without asking the tracer.
+    func traced<T>(
+        _ name: String,
+        ofKind kind: SpanKind = .internal,
+        _ body: (any Span) async throws -> T
+    ) async throws -> T {
+        guard tracing else { return try await body(NoOpTracer.NoOpSpan(context: .topLevel)) }
+        return try await withSpan(name, ofKind: kind) { span in try await body(span) }
+    }
+
     /// Runs a storage call, translating storage failures into API errors (503, 504, 500).
 
     func withStorage<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await withSpan("db.query", ofKind: .client) { _ in try await body() }
+            return try await traced("db.query", ofKind: .client) { _ in try await body() }
         } catch let error as StorageError {
             if error.isUnavailable {
                 logger.error("database unavailable", metadata: ["error": "\(error.detail)"])

@@ -205,7 +205,7 @@ public struct Verifier: Sendable {
         guard let credential = item.credential, !credential.isEmpty else {
             throw TalosError(.credentialRequired, "A credential is required.")
         }
-        return try await withSpan("verifier.VerifyAPIKey") { span in
+        return try await service.traced("verifier.VerifyAPIKey") { span in
             let result = try await verifyBatch([item], context: context, isDerivation: false)[0]
             span.attributes["nid"] = context.nid
             span.attributes["cache_hit"] = result.cache == .hit
@@ -225,7 +225,7 @@ public struct Verifier: Sendable {
 
     /// Verifies up to 100 credentials with one lookup per key kind (spec §3.15).
     public func verifyBatch(_ items: [VerificationItem], context: VerificationContext) async throws -> [Verification] {
-        try await withSpan("verifier.BatchVerifyAPIKeys") { span in
+        try await service.traced("verifier.BatchVerifyAPIKeys") { span in
             span.attributes["batch_size"] = items.count
             span.attributes["nid"] = context.nid
             return try await verifyBatch(items, context: context, isDerivation: false)
