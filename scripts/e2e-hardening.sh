@@ -114,7 +114,8 @@ import sys; n=(16*1024*1024-40)//4; sys.stdout.write('{\"requests\":[' + ','.joi
 for _ in 1 2 3; do code=$(curl -s -o "$work/big.out" -w '%{http_code}' -X POST "$url/v2alpha1/admin/apiKeys:batchVerify" --data-binary @"$work/big.json"); done
 after=$(rss)
 echo "16 MiB batch body: answered $code ($(jq -r .error.message "$work/big.out")), peak RSS ${before} kB → ${after} kB"
-check "16 MiB batch body is refused with 400" test "$code" = 400
+check "16 MiB batch body is refused with 400 at its 101st credential" \
+  test "$code $(jq -r .error.message "$work/big.out")" = "400 maximum 100 credentials per batch"
 check "16 MiB batch body raises peak RSS by < 64 MiB" test $((after - before)) -lt 65536
 
 # A corrupted row answers 500 INTERNAL and a PATCH leaves it untouched (spec §15.7).

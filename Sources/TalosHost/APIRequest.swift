@@ -27,11 +27,13 @@ struct APIRequest: Sendable {
 
     /// The body as a JSON object.
     /// - Throws: 400 `MALFORMED_REQUEST` for anything else.
-    func json() throws(TalosError) -> BodyReader {
+    /// - Parameter cap: a batch's item limit, checked while parsing, and the error that answers a batch over it.
+    func json(cap: (JSONItemCap, TalosError)? = nil) throws(TalosError) -> BodyReader {
         let value: JSONValue
         do {
-            value = try JSONValue.parse(body, maxValues: Self.maxJSONValues)
+            value = try JSONValue.parse(body, maxValues: Self.maxJSONValues, itemCap: cap?.0)
         } catch {
+            if error.exceededItemCap, let cap { throw cap.1 }
             throw TalosError.malformed(error.detail)
         }
         return try BodyReader(value)

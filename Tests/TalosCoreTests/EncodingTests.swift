@@ -154,6 +154,26 @@ import Testing
 }
 
 @Suite struct JSONTests {
+    /// Spec §15.6: a batch's item cap ends the parse at the first item over it; other arrays are not capped.
+    @Test func itemCapStopsTheParse() throws {
+        let cap = JSONItemCap(member: "requests", items: 3)
+        let within = try JSONValue.parse(
+            Array(#"{"requests":[1,2,3],"other":[1,2,3,4],"x":{"requests":[1,2,3,4]}}"#.utf8),
+            itemCap: cap
+        )
+        #expect(within["requests"]?.arrayValue?.count == 3)
+        do {
+            // Invalid after the fourth item: the cap is reported before the rest is read.
+            _ = try JSONValue.parse(Array(#"{"requests":[1,2,3,4,oops"#.utf8), itemCap: cap)
+            Issue.record("the cap did not stop the parse")
+        } catch {
+            #expect(error.exceededItemCap && error.detail == "more than 3 items at offset 19")
+        }
+        #expect(throws: JSONParseError.self) {
+            try JSONValue.parse(Array(#"{"requests":[1,oops]}"#.utf8), itemCap: cap)
+        }
+    }
+
     @Test func keepsMemberOrderAndRoundTrips() throws {
         let text = #"{"z":1,"a":[true,false,null,1.5,-2,"x\"\\\n\u00e9"],"m":{}}"#
         let value = try JSONValue.parse(text)

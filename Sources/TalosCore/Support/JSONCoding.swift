@@ -4,6 +4,24 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public let detail: String
     /// `detail`, which names the problem and usually its byte offset; safe to show to the caller.
     public var description: String { detail }
+    /// The document is well-formed so far but the capped array (`parse(…, itemCap:)`) holds more items: the
+    /// caller answers with its own limit, not as malformed input.
+    public var exceededItemCap = false
+}
+
+/// A cap on the items of one array member of the top-level object, e.g. `requests` of a batch: parsing stops at
+/// the first item over it, without reading further (spec §15.6).
+public struct JSONItemCap: Sendable {
+    /// The member of the top-level object whose array is capped.
+    public let member: String
+    /// The most items it may hold.
+    public let items: Int
+
+    /// A cap of `items` on `member`'s array.
+    public init(member: String, items: Int) {
+        self.member = member
+        self.items = items
+    }
 }
 
 extension JSONValue {
@@ -13,10 +31,14 @@ extension JSONValue {
     /// Nesting is limited to 512 levels so hostile input cannot exhaust the stack, and the document to `maxValues`
     /// values (every scalar, array and object counts one) so that a body's memory stays proportional to its size
     /// with a small factor (spec §15.6).
-    /// - Throws: `JSONParseError` for anything that is not valid JSON or holds more than `maxValues` values.
-    public static func parse(_ bytes: some Collection<UInt8>, maxValues: Int = .max) throws(JSONParseError) -> JSONValue
-    {
-        var parser = JSONParser(bytes: Array(bytes), remainingValues: maxValues)
+    /// - Throws: `JSONParseError` for anything that is not valid JSON or holds more than `maxValues` values, and
+    ///   one with `exceededItemCap` as soon as `itemCap`'s array holds one item too many.
+    public static func parse(
+        _ bytes: some Collection<UInt8>,
+        maxValues: Int = .max,
+        itemCap: JSONItemCap? = nil
+    ) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: Array(bytes), remainingValues: maxValues, itemCap: itemCap)
         guard !parser.bytes.isEmpty else { throw JSONParseError(detail: "empty body") }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -35,10 +57,12 @@ private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var remainingValues: Int
+    let itemCap: JSONItemCap?
 
-    init(bytes: [UInt8], remainingValues: Int) {
+    init(bytes: [UInt8], remainingValues: Int, itemCap: JSONItemCap?) {
         self.bytes = bytes
         self.remainingValues = remainingValues
+        self.itemCap = itemCap
     }
 
     func error(_ detail: String) -> JSONParseError { JSONParseError(detail: "\(detail) at offset \(index)") }
@@ -56,7 +80,8 @@ private struct JSONParser {
         return value
     }
 
-    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+    /// - Parameter maxItems: for an array, the most items it may hold (the capped member).
+    mutating func parseValue(depth: Int, maxItems: Int? = nil) throws(JSONParseError) -> JSONValue {
         guard depth < 512 else { throw error("nesting too deep") }
         guard remainingValues > 0 else { throw error("too many values") }
         remainingValues -= 1
@@ -79,7 +104,8 @@ private struct JSONParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                members.append((key, try parseValue(depth: depth + 1)))
+                let cap = depth == 0 && key == itemCap?.member ? itemCap?.items : nil
+                members.append((key, try parseValue(depth: depth + 1, maxItems: cap)))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -100,6 +126,11 @@ private struct JSONParser {
             }
             while true {
                 skipWhitespace()
+                if let maxItems, elements.count == maxItems {
+                    var capped = error("more than \(maxItems) items")
+                    capped.exceededItemCap = true
+                    throw capped
+                }
                 elements.append(try parseValue(depth: depth + 1))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input") }

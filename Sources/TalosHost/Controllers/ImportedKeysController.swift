@@ -40,7 +40,13 @@ struct ImportedKeysController: APIController {
     }
 
     func batchImport(_ request: APIRequest) async throws -> APIReply {
-        let body = try request.json()
+        // The 1001st item ends the parse (spec §15.6).
+        let body = try request.json(
+            cap: (
+                JSONItemCap(member: "requests", items: 1000),
+                TalosError(.invalidArgument, "maximum 1000 keys per batch")
+            )
+        )
         var items: [BatchImportInput] = []
         switch body.presence("requests") {
         case .absent, .null: break

@@ -48,13 +48,18 @@ struct VerificationController: APIController {
     }
 
     func batchVerify(_ request: APIRequest) async throws -> APIReply {
-        let body = try request.json()
+        // The 101st credential ends the parse (spec §15.6): a huge batch is refused without reading it all.
+        let body = try request.json(
+            cap: (
+                JSONItemCap(member: "requests", items: 100),
+                TalosError(.invalidArgument, "maximum 100 credentials per batch")
+            )
+        )
         guard case .value(let value) = body.presence("requests") else {
             throw TalosError(.invalidArgument, "requests must contain at least one item")
         }
         guard case .array(let items) = value else { throw TalosError.malformed("field \"requests\" must be an array") }
         guard !items.isEmpty else { throw TalosError(.invalidArgument, "requests must contain at least one item") }
-        guard items.count <= 100 else { throw TalosError(.invalidArgument, "maximum 100 credentials per batch") }
         var credentials: [VerificationItem] = []
         for item in items {
             switch item {
