@@ -152,7 +152,7 @@ check "over the cap a connection is closed at once; held ones and later ones are
 # is logged by name and keeps its value.
 reload_port=$(free_port)
 config="$work/reload.json"
-write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s","idle_timeout":"%s","cors":%s}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "${4:-1s}" "${3:-{\}}" "$work" >"$config"; }
+write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s","idle_timeout":"%s","cors":%s,"trusted_proxies":%s}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "${4:-1s}" "${3:-{\}}" "${5:-[]}" "$work" >"$config"; }
 write_config CLIENT_IP_SOURCE_REMOTE_ADDR 30s
 TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
 pids+=($!); reload_pid=$!
@@ -189,6 +189,8 @@ cors_preflight() { curl -s -o /dev/null -w '%{http_code} %header{access-control-
 check "CORS off: a preflight is 405 without CORS headers" test "$(cors_preflight)" = "405 "
 write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{"enabled":true,"allowed_origins":["https://*.example.com"]}' 4s && kill -HUP $reload_pid && sleep 0.5
 check "CORS enabled by a reload: the preflight is allowed without a restart" test "$(cors_preflight)" = "204 https://app.example.com"
+write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{}' 4s '["192.0.2.0/24"]' && kill -HUP $reload_pid && sleep 0.5
+check "trusted_proxies by a reload: a peer outside them has its X-Forwarded-For ignored" test "$(via 10.1.2.3)" = false
 # Two tenants on one database (spec §9.2): chosen by Host, each with its own HMAC secret, never seeing the other's keys.
 tenant_port=$(free_port)
 printf '{"secrets":{"hmac":{"current":"tenant-a-secret-that-is-long-enough-000"}}}' >"$work/tenant-a.json"

@@ -121,6 +121,10 @@ import Testing
         ),
         (#"{"secrets":{"hmac":{"current":"short"}}}"#, "config: secrets.hmac.current: must be at least 32 characters"),
         (#"{"cache":{"type":"redis"}}"#, "config: cache.type: redis is not supported (use noop or memory)"),
+        (
+            #"{"rate_limit":{"backend":"redis"}}"#,
+            "config: rate_limit.backend: redis is not supported (no Redis client; use memory or postgres)"
+        ),
         (#"{"log":{"level":"loud"}}"#, #"config: log.level: must be one of debug, info, warn, error (got "loud")"#),
         (
             #"{"credentials":{"api_keys":{"default_ttl":"9000h"}}}"#,

@@ -155,6 +155,18 @@ import Testing
         }
     }
 
+    /// Spec §15.9: the cluster-wide limiter lives in PostgreSQL; asked for on SQLite, the server does not start.
+    @Test func postgresLimiterNeedsPostgres() async throws {
+        var config = testConfig()
+        config.rateLimitEnabled = true
+        config.rateLimitBackend = "postgres"
+        await #expect(
+            throws: ConfigError("rate_limit.backend: postgres needs a postgres:// db.dsn (the counters live there)")
+        ) {
+            _ = try await withAPI(config) { _ async throws in }
+        }
+    }
+
     @Test func rateLimitHeadersAndResults() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true

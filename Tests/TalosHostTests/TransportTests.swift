@@ -151,6 +151,9 @@ import Testing
             )
             #expect(own.status == 404)
             #expect(try await api.send(.get, "/health/alive").status == 200)
+            // The revocation feed is admin surface (spec §15.14).
+            let feed = try await api.send(.get, "/v2alpha1/admin/revocations:watch")
+            #expect(feed.status == 501 && feed.reason == "UNIMPLEMENTED")
         }
         try await withAPI(mode: .admin) { api async throws in
             let selfRevoke = try await api.post("/v2alpha1/apiKeys:selfRevoke", ["credential": "x"])

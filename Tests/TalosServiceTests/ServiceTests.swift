@@ -113,14 +113,16 @@ import Testing
         #expect(merged.config.quotaMaxKeys == nil)
     }
 
-    /// Spec §5.7: fixed windows aligned to the epoch; over the quota is RATE_LIMITED with the window's reset time.
-    @Test func rateLimitWindowEdges() async throws {
+    /// A verifier over `limiter` and a key with quota 2 per 10 s; `verify` checks that key's secret.
+    static func rateLimitedKey(
+        limiter: any RateLimiter,
+        clock: ManualClock
+    ) async throws -> @Sendable () async throws -> Verification {
         var config = TalosConfig()
         config.issuer = "https://api.example.com"
         config.hmacSecret = "an-example-hmac-secret-of-32-chars!!"
         config.rateLimitEnabled = true
         let crypto = try OpenSSLCrypto()
-        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_008))
         let service = KeyService(
             storage: MemoryKeyStorage(),
             crypto: crypto,
@@ -128,18 +130,24 @@ import Testing
             clock: clock,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         )
-        let verifier = Verifier(service: service, limiter: MemoryRateLimiter())
+        let verifier = Verifier(service: service, limiter: limiter)
         var request = IssueKeyRequest()
         request.attributes.name = .value("n")
         request.attributes.actorID = .value("a")
         request.attributes.rateLimitPolicy = .value(RateLimitPolicyInput(quota: 2, window: "10s"))
         let secret = try #require(try await service.issue(request, nid: UUIDText.nilUUID).secret)
-        func verify() async throws -> Verification {
+        return {
             try await verifier.verify(
                 VerificationItem(credential: secret),
                 context: VerificationContext(nid: UUIDText.nilUUID, clientIP: nil)
             )
         }
+    }
+
+    /// Spec §5.7: fixed windows aligned to the epoch; over the quota is RATE_LIMITED with the window's reset time.
+    @Test func rateLimitWindowEdges() async throws {
+        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_008))
+        let verify = try await Self.rateLimitedKey(limiter: MemoryRateLimiter(), clock: clock)
         let first = try await verify()
         #expect(first.isValid && first.rateLimit?.remaining == 1)
         #expect(first.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_010))
@@ -150,6 +158,25 @@ import Testing
         let fresh = try await verify()
         #expect(fresh.isValid && fresh.rateLimit?.remaining == 1)
         #expect(fresh.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_020))
+    }
+
+    /// Spec §15.9: a limiter that fails lets the verification through (fail open), beyond the quota too.
+    @Test func aFailingLimiterFailsOpen() async throws {
+        struct Unreachable: Error {}
+        struct FailingLimiter: RateLimiter {
+            func increment(
+                nid: String,
+                keyID: String,
+                windowStart: Int64,
+                windowSeconds: Int64,
+                now: Timestamp
+            ) async throws -> Int64 { throw Unreachable() }
+        }
+        let verify = try await Self.rateLimitedKey(limiter: FailingLimiter(), clock: ManualClock())
+        for _ in 0..<5 {
+            let result = try await verify()
+            #expect(result.isValid && result.errorCode == nil)
+        }
     }
 
     /// Spec §15.10: a cache hit touches no database, not even for last_used_time (the cached copy records the use).
