@@ -119,9 +119,12 @@ check "16 MiB batch body is refused with 400 at its 101st credential" \
 check "16 MiB batch body raises peak RSS by < 64 MiB" test $((after - before)) -lt 65536
 
 # A corrupted row answers 500 INTERNAL and a PATCH leaves it untouched (spec §15.7).
-key_id=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"c","actor_id":"c"}' | jq -r .issued_api_key.key_id)
+corrupt=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"c","actor_id":"c"}')
+key_id=$(jq -r .issued_api_key.key_id <<<"$corrupt"); corrupt_secret=$(jq -r .secret <<<"$corrupt")
 python3 -c "import sqlite3; c=sqlite3.connect('$work/main.db'); c.execute(\"UPDATE api_keys SET metadata='{broken' WHERE key_id=?\", ('$key_id',)); c.commit()"
 check "a corrupted row answers 500 INTERNAL" test "$(curl -s -o "$work/500.json" -w '%{http_code}' "$url/v2alpha1/admin/issuedApiKeys/$key_id")$(jq -r .error.status "$work/500.json")" = 500INTERNAL
+check "verifying a corrupted row's key answers 500, never a result" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/v2alpha1/admin/apiKeys:verify" -H 'Cache-Control: no-cache' -d "{\"credential\":\"$corrupt_secret\"}")" = 500
+check "revoking a corrupted row answers 500" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/v2alpha1/admin/apiKeys/$key_id:revoke" -d '{"reason":"REVOCATION_REASON_KEY_COMPROMISE"}')" = 500
 check "a PATCH of a corrupted row answers 500" test "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$url/v2alpha1/admin/issuedApiKeys/$key_id" -d '{"name":"renamed"}')" = 500
 check "the corrupted row is left untouched" test "$(python3 -c "import sqlite3; print(sqlite3.connect('$work/main.db').execute('SELECT name, metadata FROM api_keys WHERE key_id=?', ('$key_id',)).fetchone())")" = "('c', '{broken')"
 check "the cause is logged at error level, naming the column" grep -q '"level":"error".*unreadable column metadata\|unreadable column metadata.*"level":"error"' "$work/main.log"
