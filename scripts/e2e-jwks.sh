@@ -40,14 +40,14 @@ for token, alg in ((eddsa, "EdDSA"), (rs256, "RS256")):
     key = client.get_signing_key_from_jwt(token)
     claims = jwt.decode(token, key.key, algorithms=[alg], audience="orders", issuer="https://jwks.example.com")
     results.append(claims["sub"] != "" and claims["scp"] == ["read"] and claims["oid"] == "jwks-user")
-    print(f"ok   - PyJWKClient verifies the {alg} token (kid {key.key_id})")
+    print(("ok   - " if results[-1] else "FAIL - ") + f"PyJWKClient verifies the {alg} token (kid {key.key_id})")
 root = hmac.new(secret.encode(), b"talos/macaroon/v1/root-key", hashlib.sha256).digest()
 raw = macaroon.split("_v1_", 1)[1]
 m = Macaroon.deserialize(raw + "=" * (-len(raw) % 4))
 verifier = Verifier()
 verifier.satisfy_general(lambda caveat: True)
 results.append(verifier.verify(m, root))
-print("ok   - pymacaroons verifies the macaroon under the spec §4.6 root key")
+print(("ok   - " if results[-1] else "FAIL - ") + "pymacaroons verifies the macaroon under the spec §4.6 root key")
 # A holder re-chains a caveat with a new name (pymacaroons signs it correctly); Talos refuses it (spec §15.1).
 tampered = Macaroon.deserialize(raw + "=" * (-len(raw) % 4))
 # The same V2 encoding Talos issues, so only the appended caveat can be the reason for a refusal.
