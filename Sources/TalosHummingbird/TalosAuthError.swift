@@ -20,21 +20,13 @@ public struct TalosAuthError: Error, Sendable, Hashable, HTTPResponseError {
         /// 503: Talos could not be asked and nothing cached could answer.
         case serviceUnavailable = "SERVICE_UNAVAILABLE"
 
-        var status: HTTPResponse.Status {
+        /// The canonical status, which fixes the HTTP status (spec §2.5's mapping).
+        var code: StatusCode {
             switch self {
-            case .credentialRequired, .credentialInvalid: .unauthorized
-            case .scopeRequired: .forbidden
-            case .rateLimited: .tooManyRequests
-            case .serviceUnavailable: .serviceUnavailable
-            }
-        }
-
-        var grpcStatus: String {
-            switch self {
-            case .credentialRequired, .credentialInvalid: "UNAUTHENTICATED"
-            case .scopeRequired: "PERMISSION_DENIED"
-            case .rateLimited: "RESOURCE_EXHAUSTED"
-            case .serviceUnavailable: "UNAVAILABLE"
+            case .credentialRequired, .credentialInvalid: .unauthenticated
+            case .scopeRequired: .permissionDenied
+            case .rateLimited: .resourceExhausted
+            case .serviceUnavailable: .unavailable
             }
         }
     }
@@ -69,29 +61,19 @@ public struct TalosAuthError: Error, Sendable, Hashable, HTTPResponseError {
     static let domain = "talos-hummingbird"
 
     /// The HTTP status of `reason`.
-    public var status: HTTPResponse.Status { reason.status }
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: reason.code.httpCode) }
 
     /// The envelope as JSON, with the request id `RequestInfo` carries.
     public func envelope(requestID: String) -> JSONValue {
-        var info: JSONObject = [
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": .string(reason.rawValue),
-            "domain": .string(Self.domain),
-        ]
-        if !metadata.isEmpty {
-            info["metadata"] = .object(
-                JSONObject(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
-            )
-        }
-        return [
-            "error": [
-                "code": .int(Int64(reason.status.code)), "status": .string(reason.grpcStatus),
-                "message": .string(message),
-                "details": [
-                    .object(info),
-                    ["@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": .string(requestID)],
-                ],
-            ]
-        ]
+        ErrorEnvelopeBody.json(
+            httpCode: reason.code.httpCode,
+            status: reason.code,
+            reason: reason.rawValue,
+            domain: Self.domain,
+            message: message,
+            metadata: metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            requestID: requestID
+        )
     }
 
     /// The envelope response; 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3).
@@ -100,12 +82,12 @@ public struct TalosAuthError: Error, Sendable, Hashable, HTTPResponseError {
             request.headers[Self.requestIDField] ?? context.logger[metadataKey: "hb.request.id"]?.description
             ?? UUIDText.v4(randomBytes: (0..<16).map { _ in UInt8.random(in: .min ... .max) })
         var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        if reason.status == .unauthorized {
+        if reason.code == .unauthenticated {
             headers[.wwwAuthenticate] =
                 reason == .credentialRequired ? "Bearer" : "Bearer error=\"invalid_token\""
         }
         return Response(
-            status: reason.status,
+            status: status,
             headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: envelope(requestID: requestID).serialized()))
         )
