@@ -36,6 +36,9 @@ import Testing
         )
         #expect(!cors.allows(requestedHeaders: "content-type, x-evil"))
         #expect(cors.allowOriginValue(for: "https://app.example.com") == "https://app.example.com")
+        var mixedCase = CORSPolicy()
+        mixedCase.allowedOrigins = ["https://*.Example.COM"]
+        #expect(mixedCase.allows(origin: "https://App.example.com") && !mixedCase.allows(origin: "https://example.org"))
         // `*` is never turned into "every origin, with credentials".
         var everyOrigin = CORSPolicy()
         everyOrigin.allowCredentials = true

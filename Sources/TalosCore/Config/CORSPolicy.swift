@@ -6,7 +6,11 @@ public struct CORSPolicy: Sendable, Hashable {
     /// `serve.http.cors.enabled`.
     public var enabled = false
     /// `serve.http.cors.allowed_origins`.
-    public var allowedOrigins = ["*"]
+    public var allowedOrigins = ["*"] {
+        didSet { originPatterns = allowedOrigins.map { $0.lowercased() } }
+    }
+    /// `allowedOrigins` lower-cased once, not on every request.
+    private var originPatterns = ["*"]
     /// `serve.http.cors.allowed_methods`.
     public var allowedMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     /// `serve.http.cors.allowed_headers`; `Origin` is always allowed, `*` allows any.
@@ -26,8 +30,7 @@ public struct CORSPolicy: Sendable, Hashable {
     /// Whether `origin` (the request's `Origin`) may call the API.
     public func allows(origin: String) -> Bool {
         let origin = origin.lowercased()
-        return allowedOrigins.contains { pattern in
-            let pattern = pattern.lowercased()
+        return originPatterns.contains { pattern in
             if pattern == "*" { return true }
             guard let star = pattern.firstIndex(of: "*") else { return pattern == origin }
             let prefix = pattern[..<star]
