@@ -201,7 +201,9 @@ public final class VerificationCache: InvalidationSink {
         func heap(_ text: String) -> Int { text.utf8.count > 15 ? text.utf8.count + 32 : 0 }
         let identity = key.nid.utf8.count + 1 + key.keyID.utf8.count + 32
         var bytes = 600 + 2 * identity + heap(key.nid) + heap(key.keyID) + heap(key.name) + heap(key.actorID)
-        bytes += key.scopes.reduce(32) { $0 + 16 + heap($1) } + key.allowedCIDRs.reduce(32) { $0 + 16 + heap($1) }
+        bytes +=
+            key.scopes.reduce(32) { $0 + 16 + heap($1) } + key.allowedCIDRs.reduce(32) { $0 + 16 + heap($1) }
+            + key.allowedNetworks.count * 64
         bytes += 2 * approximateBytes(.object(key.metadata))
         bytes += heap(key.revocationDescription ?? "") + heap(key.requestID ?? "")
         return bytes

@@ -54,7 +54,11 @@ public struct APIKey: Sendable, Hashable {
     /// The verification budget enforced when `rate_limit.enabled`; `nil` means unlimited.
     public var rateLimitPolicy: RateLimitPolicy?
     /// Normalized CIDRs; empty means no restriction.
-    public var allowedCIDRs: [String]
+    public var allowedCIDRs: [String] {
+        didSet { allowedNetworks = allowedCIDRs.compactMap { CIDR($0) } }
+    }
+    /// `allowedCIDRs` parsed once, when set, so that a verification (a cache hit too) parses no text.
+    public private(set) var allowedNetworks: [CIDR]
     /// Why the key was revoked; `nil` unless `storedStatus` is `.revoked`.
     public var revocationReason: RevocationReason?
     /// Free text given with `.privilegeWithdrawn`; `nil` when none (never empty).
@@ -99,6 +103,7 @@ public struct APIKey: Sendable, Hashable {
         self.metadata = metadata
         self.rateLimitPolicy = rateLimitPolicy
         self.allowedCIDRs = allowedCIDRs
+        self.allowedNetworks = allowedCIDRs.compactMap { CIDR($0) }
         self.revocationReason = revocationReason
         self.revocationDescription = revocationDescription
         self.visibility = visibility

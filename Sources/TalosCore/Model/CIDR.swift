@@ -137,6 +137,13 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         return cidrs.contains { CIDR($0)?.contains(address) ?? false }
     }
 
+    /// Whether `address` is inside one of `networks`; an empty list allows every address, even an unknown one.
+    public static func anyContains(_ networks: [CIDR], _ address: IPAddress?) -> Bool {
+        guard !networks.isEmpty else { return true }
+        guard let address else { return false }
+        return networks.contains { $0.contains(address) }
+    }
+
     /// Whether `address` is inside this network (families must match).
     public func contains(_ address: IPAddress) -> Bool {
         address.bytes.count == network.bytes.count && Self.mask(address.bytes, prefixLength) == network.bytes

@@ -391,7 +391,7 @@ public struct Verifier: Sendable {
         default: return .failure(.notFound)
         }
         if let expireTime = key.expireTime, now > expireTime { return .failure(.expired) }
-        if !CIDR.anyContains(key.allowedCIDRs, context.clientIP) { return .failure(.ipNotAllowed) }
+        if !CIDR.anyContains(key.allowedNetworks, context.clientIP) { return .failure(.ipNotAllowed) }
         // An API key names no audience, so a caller that expects one is refused (spec §13).
         guard expectedAudiences.isEmpty else { return .failure(.audienceMismatch) }
         lastUsed?.observe(key, at: now)
