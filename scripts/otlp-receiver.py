@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A minimal OTLP/HTTP trace receiver for the tests: accepts POST /v1/traces (protobuf, optionally gzip) and appends
-one JSON object per span to OUTFILE: name, kind, trace_id, span_id, parent_span_id and attributes.
+one JSON object per span to OUTFILE: name, kind, trace_id, span_id, parent_span_id and attributes. With FULLFILE,
+it also appends every export request whole (resource, scopes, spans with events, links and status) as one JSON line.
 
-    otlp-receiver.py PORT OUTFILE
+    otlp-receiver.py PORT OUTFILE [FULLFILE]
 Requires the opentelemetry-proto package (scripts/python-tools.sh installs it).
 """
 import gzip
@@ -10,9 +11,11 @@ import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 port, out = int(sys.argv[1]), sys.argv[2]
+full = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 def value(any_value):
@@ -27,6 +30,9 @@ class Handler(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         request = trace_service_pb2.ExportTraceServiceRequest()
         request.ParseFromString(body)
+        if full:
+            with open(full, "a") as sink:
+                sink.write(json.dumps(json_format.MessageToDict(request)) + "\n")
         with open(out, "a") as sink:
             for resource_spans in request.resource_spans:
                 resource = {a.key: value(a.value) for a in resource_spans.resource.attributes}

@@ -28,6 +28,7 @@ scripts/e2e-metrics.sh .build/debug/talos
 scripts/compose-check.sh
 tools=$(scripts/python-tools.sh)
 scripts/e2e-tracing.sh .build/debug/talos "$tools"
+scripts/e2e-secrets.sh .build/debug/talos "$tools" "${TALOS_TEST_POSTGRES_DSN:-}"
 scripts/e2e-jwks.sh .build/debug/talos "$tools"
 scripts/openapi-check.sh .build/debug/talos "$tools"
 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos

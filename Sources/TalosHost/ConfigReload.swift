@@ -107,3 +107,6 @@ struct ConfigReloadService: Service {
         return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 }
+
+extension ConfigReloadSource: RedactedDescription {}
+extension ConfigReloadService: RedactedDescription {}

@@ -233,3 +233,5 @@ struct StorageLifetime: Service {
         await handle.shutdown()
     }
 }
+
+extension StorageLifetime: RedactedDescription {}

@@ -174,3 +174,52 @@ import Testing
         }
     }
 }
+
+/// Spec §16.11: a configuration describes itself as `[redacted]` however it is printed, and so does anything that
+/// holds one, so that no library (service-lifecycle logs each service's description at debug) prints a secret.
+@Suite struct RedactionTests {
+    static let secrets = [
+        "current-hmac-secret-of-at-least-32-characters", "retired-hmac-secret-of-at-least-32-characters",
+        "db-password-1234", "private-d-member-value",
+    ]
+
+    static func config() throws -> TalosConfig {
+        let file = #"""
+            {"secrets":{"hmac":{"current":"current-hmac-secret-of-at-least-32-characters",
+            "retired":[{"value":"retired-hmac-secret-of-at-least-32-characters"}]}},
+            "db":{"dsn":"postgres://talos:db-password-1234@localhost:5432/talos"}}
+            """#
+        var config = try TalosConfig.load(fileContents: Array(file.utf8), environment: [:]).config
+        config.signingKeyURLs = [#"base64://{"keys":[{"kty":"OKP","d":"private-d-member-value"}]}"#]
+        return config
+    }
+
+    /// Every way Swift turns a value into text, including the default description of a type that holds one.
+    struct Holder { let value: Any }
+
+    static func renderings(_ value: some Any) -> [String] {
+        var dumped = ""
+        dump(value, to: &dumped)
+        var dumpedHolder = ""
+        dump(Holder(value: value), to: &dumpedHolder)
+        return [
+            "\(value)", String(describing: value), String(reflecting: value), dumped, "\(Holder(value: value))",
+            String(reflecting: Holder(value: value)), dumpedHolder, "\([value])", "\(Optional(value) as Any)",
+        ]
+    }
+
+    @Test func configurationsPrintNoSecret() throws {
+        let config = try Self.config()
+        #expect(config.hmacSecret == Self.secrets[0])  // the secrets are there to leak
+        for text in Self.renderings(config) + Self.renderings(config.retiredHMACSecrets) {
+            for secret in Self.secrets { #expect(!text.contains(secret), "\(text.prefix(300))") }
+            #expect(text.contains("[redacted]"))
+        }
+        #expect("\(config)" == "TalosConfig([redacted])")
+        let loaded = try TalosConfig.load(
+            fileContents: nil,
+            environment: ["TALOS_SECRETS_HMAC_CURRENT": Self.secrets[0]]
+        )
+        for text in Self.renderings(loaded) { #expect(!text.contains(Self.secrets[0])) }
+    }
+}

@@ -152,3 +152,5 @@ final class Handle<Pointer>: @unchecked Sendable {
 
     deinit { free(pointer) }
 }
+
+extension OpenSSLHMACKey: RedactedDescription {}

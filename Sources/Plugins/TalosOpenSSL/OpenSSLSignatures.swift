@@ -150,3 +150,5 @@ struct OpenSSLVerifyingKey: VerifyingKey {
         return EVP_DigestVerify(context, signature, signature.count, message, message.count) == 1
     }
 }
+
+extension OpenSSLSigningKey: RedactedDescription {}

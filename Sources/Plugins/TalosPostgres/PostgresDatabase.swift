@@ -78,3 +78,5 @@ struct PostgresDatabase: Sendable {
         }
     }
 }
+
+extension PostgresDatabase: RedactedDescription {}

@@ -76,3 +76,6 @@ final class SetOnceFlag: Sendable {
     func set() { flag.store(true, ordering: .relaxed) }
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
+
+extension PostgresInvalidationFeed: RedactedDescription {}
+extension PostgresInvalidationFeed.Listener: RedactedDescription {}

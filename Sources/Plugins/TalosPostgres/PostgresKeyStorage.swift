@@ -358,3 +358,5 @@ struct UnsafeTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+extension PostgresKeyStorage: RedactedDescription {}

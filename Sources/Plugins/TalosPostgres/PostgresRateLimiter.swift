@@ -54,3 +54,6 @@ struct PostgresRateLimiter: RateLimiter {
         }
     }
 }
+
+extension PostgresRateLimiter: RedactedDescription {}
+extension PostgresRateLimiter.Sweeper: RedactedDescription {}

@@ -118,3 +118,5 @@ struct SodiumHMACKey: HMACKey {
         return output
     }
 }
+
+extension SodiumHMACKey: RedactedDescription {}

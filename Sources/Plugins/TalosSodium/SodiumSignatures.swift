@@ -52,3 +52,5 @@ struct SodiumVerifyingKey: VerifyingKey {
         signature.count == 64 && crypto_sign_verify_detached(signature, message, UInt64(message.count), publicKey) == 0
     }
 }
+
+extension SodiumSigningKey: RedactedDescription {}

@@ -71,10 +71,12 @@ struct ServerRunner {
         } catch let error as CryptoError {
             throw CommandFailure.failed("Error: \(error)")
         }
-        var services: [any Service] = [app]
+        // Named services: service-lifecycle logs each service's name, by default its whole description (§16.11).
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: app, serviceName: "talos")]
         if config.tracingEnabled {
             // Tracing (spec §11.3) is bootstrapped here only: OTLP/HTTP export, parent-based ratio sampling.
-            services.insert(try bootstrapTracing(config, logger: logger), at: 0)
+            let tracing = try bootstrapTracing(config, logger: logger)
+            services.insert(.init(service: tracing, serviceName: "otel"), at: 0)
         }
         var configuration = ServiceGroupConfiguration(
             services: services,

@@ -346,3 +346,7 @@ extension String {
         return String(text)
     }
 }
+
+// Holds the HMAC secrets, the private signing JWKS and the database DSN (§16.11).
+extension TalosConfig: RedactedDescription {}
+extension ExpiringValue: RedactedDescription {}

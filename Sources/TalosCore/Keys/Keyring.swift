@@ -38,3 +38,6 @@ public struct Keyring: Sendable {
         [current] + retired.filter { secret in secret.expiresAt.map { now < $0 } ?? true }
     }
 }
+
+extension Keyring: RedactedDescription {}
+extension Keyring.Secret: RedactedDescription {}

@@ -208,3 +208,6 @@ public enum JWKGenerator {
         return "base64://" + text
     }
 }
+
+extension SigningKeyring: RedactedDescription {}
+extension SigningKeyring.Entry: RedactedDescription {}

@@ -167,3 +167,5 @@ private final class OneShot<T: Sendable>: Service, Sendable {
         return value
     }
 }
+
+extension StorageHandle: RedactedDescription {}

@@ -124,3 +124,6 @@ public final class SettingsStore<Value: Sendable>: Sendable {
     /// Replaces the settings for every later request.
     public func replace(with settings: Value) { storage.withLock { $0 = settings } }
 }
+
+extension CredentialSettings: RedactedDescription {}
+extension TenantSettings: RedactedDescription {}
