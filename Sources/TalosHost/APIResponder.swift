@@ -35,7 +35,7 @@ struct APIResponder: HTTPResponder {
         var context = context
         context.resolution = table.resolve(method: request.method, path: request.uri.path)
         if case .route(let route, _) = context.resolution, !route.tenantless {
-            context.tenant = Result { () throws(TalosError) in try tenants.tenant(of: request) }
+            context.tenant = Result { () throws(TalosError) in try tenants.tenant(of: request, peer: context.remoteIP) }
         }
         return try await chain.respond(to: request, context: context)
     }

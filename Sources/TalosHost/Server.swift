@@ -94,7 +94,7 @@ public func buildApplication(
             },
             mode: mode
         ),
-        tenants: TenantResolver(config: config),
+        tenants: TenantResolver(config: config, httpSettings: httpSettings),
         middleware: middleware,
         dispatcher: RouteDispatcher(httpSettings: httpSettings)
     )

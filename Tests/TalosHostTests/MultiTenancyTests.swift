@@ -48,6 +48,46 @@ import Testing
         return config
     }
 
+    /// Spec §16.12: `X-Forwarded-Host` chooses the tenant only from a peer inside a non-empty `trusted_proxies`, and
+    /// then its right-most value (what the nearest proxy appended), never a value the client wrote on the left.
+    @Test(arguments: [
+        ([String](), false), (["10.0.0.0/8"], false), (["127.0.0.1/32"], true), (["10.0.0.0/8", "127.0.0.0/8"], true),
+    ])
+    func forwardedHostIsBelievedOnlyFromTrustedProxies(proxies: [String], trusted: Bool) async throws {
+        var config = try Self.config()
+        config.trustForwardedHost = true
+        config.trustedProxies = proxies.compactMap { CIDR($0) }
+        try await withAPI(config, live: true) { api async throws in
+            let forwarded = HTTPField.Name("X-Forwarded-Host")!
+            // The live client's Host is `localhost`, which is no tenant's.
+            let issued = try await api.post(
+                "/v2alpha1/admin/issuedApiKeys",
+                ["name": "a", "actor_id": "a"],
+                headers: [forwarded: "a.example.com"]
+            )
+            let list = try await api.send(
+                .get,
+                "/v2alpha1/admin/issuedApiKeys",
+                headers: [forwarded: "b.example.com, a.example.com"]
+            )
+            let spoofed = try await api.send(
+                .get,
+                "/v2alpha1/admin/issuedApiKeys",
+                headers: [forwarded: "a.example.com, b.example.com"]
+            )
+            if trusted {
+                #expect(issued.status == 201, "\(issued.rawBody)")
+                #expect(list.json["issued_api_keys"]?.arrayValue?.count == 1)
+                // The client wrote a.example.com on the left; the proxy appended b.example.com: tenant B sees nothing.
+                #expect(spoofed.status == 200 && spoofed.json["issued_api_keys"]?.arrayValue?.isEmpty == true)
+            } else {
+                for reply in [issued, list, spoofed] {
+                    #expect(reply.status == 404 && reply.reason == "NETWORK_NOT_FOUND")
+                }
+            }
+        }
+    }
+
     @Test func tenantsAreIsolated() async throws {
         try await withAPI(try Self.config()) { api async throws in
             let hostA: HTTPFields = [HTTPField.Name("Host")!: "a.example.com:4420"]

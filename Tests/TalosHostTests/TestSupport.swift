@@ -85,11 +85,13 @@ struct API {
     }
 }
 
-/// Runs `body` against an application built from `config` exactly as `talos serve` builds it.
+/// Runs `body` against an application built from `config` exactly as `talos serve` builds it; in process, or with
+/// `live` over loopback through the real listener (its requests carry `Host: localhost` and come from 127.0.0.1).
 func withAPI<T>(
     _ config: TalosConfig = testConfig(),
     mode: ServerMode = .all,
     clock: ManualClock = ManualClock(),
+    live: Bool = false,
     _ body: @escaping @Sendable (API) async throws -> T
 ) async throws -> T {
     let app = try await buildApplication(
@@ -99,5 +101,5 @@ func withAPI<T>(
         logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
         clock: clock
     )
-    return try await app.test(.router) { client in try await body(API(client: client)) }
+    return try await app.test(live ? .live : .router) { client in try await body(API(client: client)) }
 }

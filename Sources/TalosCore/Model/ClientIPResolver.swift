@@ -44,5 +44,12 @@ public struct ClientIPResolver: Sendable, Hashable {
         }
     }
 
+    /// Whether a header-carried value (such as `X-Forwarded-Host`) from this TCP peer is believed: only when
+    /// `trustedProxies` is non-empty and holds the peer (spec §16.12; an empty list trusts no peer here).
+    public func trustsForwarding(from peer: IPAddress?) -> Bool {
+        guard let peer, !trustedProxies.isEmpty else { return false }
+        return isTrusted(peer)
+    }
+
     private func isTrusted(_ address: IPAddress) -> Bool { trustedProxies.contains { $0.contains(address) } }
 }
