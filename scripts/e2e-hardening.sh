@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end hardening checks on the real binary (spec §15.2–15.8): a slowloris storm next to a well-behaved
-# client, the connection cap, self-revoke floods, a 16 MiB batch body's memory, a corrupted SQLite row, and hot
-# reload of client_ip_source / trusted_proxies / restart-only keys.
+# End-to-end hardening checks on the real binary (spec §15.2–15.8, §16.13, §16.16): a slowloris storm next to a
+# well-behaved client, the connection cap, self-revoke floods, a 16 MiB batch body's memory, a corrupted SQLite row,
+# hot reload of client_ip_source / trusted_proxies / restart-only keys, one authority per request and transfer codings.
 #   scripts/e2e-hardening.sh BINARY
 set -euo pipefail
 binary=$(realpath "${1:-.build/debug/talos}")
@@ -213,6 +213,62 @@ check "tenant B cannot read it" test "$(curl -s -o /dev/null -w '%{http_code}' -
 check "an unknown host is 404 NETWORK_NOT_FOUND" test "$(curl -s -H 'Host: c.example.com' "$turl/v2alpha1/admin/issuedApiKeys" | jq -r '.error.details[0].reason')" = NETWORK_NOT_FOUND
 check "the request log names each request's tenant (nid)" bash -c "grep '\"request completed\"' '$work/tenants.log' | grep -q '\"nid\":\"22222222-2222-4222-8222-222222222222\"'"
 check "health needs no tenant" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: c.example.com' "$turl/health/alive")" = 200
+# One authority per request (spec §16.13) and only the chunked transfer coding (§16.16), on the raw wire.
+raw() { # port request (Python bytes-literal escapes); prints the first response: status line, blank, body
+  python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
+while len(body) < length:
+    chunk = s.recv(65536)
+    if not chunk: break
+    body += chunk
+print(head.split(b"\r\n")[0].decode()); print(); print(body[:length].decode(errors="replace"))
+PY
+}
+status_of() { head -1 <<<"$1" | cut -d' ' -f2; }
+error_of() { tail -1 <<<"$1" | jq -r '"\(.error.status) \(.error.message)"' 2>/dev/null; }
+two=$(raw "$tenant_port" 'GET /v2alpha1/admin/issuedApiKeys HTTP/1.1\r\nHost: a.example.com\r\nHost: b.example.com\r\n\r\n')
+check "two Host fields are 400 INVALID_ARGUMENT" test "$(status_of "$two") $(error_of "$two")" = "400 INVALID_ARGUMENT request has more than one Host header"
+none=$(raw "$tenant_port" 'GET /v2alpha1/admin/issuedApiKeys HTTP/1.1\r\n\r\n')
+check "no Host on HTTP/1.1 is 400 INVALID_ARGUMENT" test "$(status_of "$none") $(error_of "$none")" = "400 INVALID_ARGUMENT request has no Host header"
+absolute=$(raw "$tenant_port" "GET http://a.example.com/v2alpha1/admin/issuedApiKeys/$tenant_key HTTP/1.1\\r\\nHost: b.example.com\\r\\n\\r\\n")
+check "an absolute-form target's authority is the host (tenant A, not the Host field's B)" \
+  test "$(status_of "$absolute") $(tail -1 <<<"$absolute" | jq -r .key_id)" = "200 $tenant_key"
+absolute_b=$(raw "$tenant_port" "GET http://b.example.com/v2alpha1/admin/issuedApiKeys/$tenant_key HTTP/1.1\\r\\nHost: a.example.com\\r\\n\\r\\n")
+check "… and the other way round (tenant B does not see A's key)" test "$(status_of "$absolute_b")" = 404
+gzip=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: a.example.com\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+check "Transfer-Encoding: gzip, chunked is 501 UNIMPLEMENTED" test "$(status_of "$gzip") $(error_of "$gzip" | cut -d' ' -f1)" = "501 UNIMPLEMENTED"
+chunked=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: a.example.com\r\nTransfer-Encoding: chunked\r\n\r\n12\r\n{"credential":"x"}\r\n0\r\n\r\n')
+check "Transfer-Encoding: chunked alone is served" test "$(status_of "$chunked") $(tail -1 <<<"$chunked" | jq -r .error_code)" = "200 VERIFICATION_ERROR_NOT_FOUND"
+# Pipelining (spec §16.14): at most 16 requests are in progress per connection, and the rest wait, never dropped: 200
+# requests in one write, each answered, in order.
+pipelined=$(python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"".join(b"GET /health/alive HTTP/1.1\r\nHost: x\r\nX-Request-ID: r%d\r\n\r\n" % i for i in range(200)))
+data, ids = b"", []
+while len(ids) < 200:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+    while (end := data.find(b"\r\n\r\n")) >= 0:
+        head = data[:end].decode().split("\r\n")
+        length = next(int(l.split(":")[1]) for l in head if l.lower().startswith("content-length:"))
+        if len(data) < end + 4 + length: break
+        ids.append(next(l.split(": ")[1] for l in head if l.lower().startswith("x-request-id:")))
+        data = data[end + 4 + length:]
+print(len(ids), ids == ["r%d" % i for i in range(200)])
+PY
+)
+check "200 pipelined requests in one write are all answered, in order ($pipelined)" test "$pipelined" = "200 True"
 check "no secret in any log" bash -c "! grep -q 'ory_ak_v1_\|$TALOS_SECRETS_HMAC_CURRENT' '$work'/*.log"
 echo "e2e-hardening: $passed passed, $failed failed"
 test "$failed" = 0

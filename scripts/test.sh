@@ -2,9 +2,10 @@
 # The whole test suite, built once (debug) and run from that build:
 #   1. unit, conformance and in-process HTTP tests (swift test), Postgres suites included;
 #   2. end-to-end against the real `talos` binary on loopback: SQLite (quickstart, wire checks, hot reload,
-#      SIGTERM), every endpoint and CLI command with curl (e2e-api.sh, server modes included) and PostgreSQL
-#      (migrations, quickstart, two replicas, crypto swap, database outage), and the example Hummingbird service
-#      behind two replicas (TalosHummingbird, the revocation feed).
+#      SIGTERM, hardening, a slow-reader storm, no secret in any log or span), every endpoint and CLI command with
+#      curl (e2e-api.sh, server modes included) and PostgreSQL (migrations, quickstart, two replicas, crypto swap,
+#      database outage), and the example Hummingbird service behind two replicas (TalosHummingbird, the revocation
+#      feed).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
 set -euo pipefail
@@ -24,6 +25,7 @@ swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
+scripts/e2e-storm.sh .build/debug/talos
 scripts/e2e-metrics.sh .build/debug/talos
 scripts/compose-check.sh
 tools=$(scripts/python-tools.sh)
