@@ -248,6 +248,16 @@ gzip=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost:
 check "Transfer-Encoding: gzip, chunked is 501 UNIMPLEMENTED" test "$(status_of "$gzip") $(error_of "$gzip" | cut -d' ' -f1)" = "501 UNIMPLEMENTED"
 chunked=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: a.example.com\r\nTransfer-Encoding: chunked\r\n\r\n12\r\n{"credential":"x"}\r\n0\r\n\r\n')
 check "Transfer-Encoding: chunked alone is served" test "$(status_of "$chunked") $(tail -1 <<<"$chunked" | jq -r .error_code)" = "200 VERIFICATION_ERROR_NOT_FOUND"
+# Feed subscribers have their own cap (spec §16.14): over it → 503 with the envelope; other requests are served.
+feed_port=$(free_port)
+start feedcap "$feed_port" TALOS_SERVE_HTTP_MAX_FEED_SUBSCRIBERS=2
+for _ in 1 2; do curl -sN -m 20 "http://127.0.0.1:$feed_port/v2alpha1/admin/revocations:watch" >/dev/null 2>&1 & pids+=($!); done
+sleep 0.5
+third=$(curl -s -m 5 -w ' %{http_code}' "http://127.0.0.1:$feed_port/v2alpha1/admin/revocations:watch")
+check "a third feed subscriber over max_feed_subscribers=2 is 503 SERVICE_UNAVAILABLE in the envelope" \
+  test "$(jq -r .error.details[0].reason <<<"${third% *}") ${third##* }" = "SERVICE_UNAVAILABLE 503"
+check "… while other requests are served" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$feed_port/v2alpha1/admin/issuedApiKeys")" = 200
+
 # Pipelining (spec §16.14): at most 16 requests are in progress per connection, and the rest wait, never dropped: 200
 # requests in one write, each answered, in order.
 pipelined=$(python3 - "$port" <<'PY'

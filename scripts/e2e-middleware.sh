@@ -7,6 +7,9 @@
 #     to a CIDR is checked against the caller's address (forwarded in X-Real-IP), cached per address;
 #   - with the feed connection killed the service trusts no cached identity (a control service without the feed
 #     keeps serving a revoked key from its cache), and trusts its cache again once resubscribed;
+#   - replica B's LISTEN connection lost (its database connections run through a second proxy, killed): a key
+#     revoked on A in the gap, whose NOTIFY B never receives, is refused by the service within 1 s of B listening
+#     again (spec §16.15: the restore resets every subscriber);
 #   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown);
 #   - the service's Prometheus metrics (talos_auth_*) pass promtool and count what happened.
 #   scripts/e2e-middleware.sh TALOS_BINARY SERVICE_BINARY DSN
@@ -35,9 +38,10 @@ wait_for() { # url log
   for _ in $(seq 1 150); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "no answer from $1:"; cat "$2"; return 1
 }
-start_talos() { # name port
-  TALOS_SERVE_HTTP_PORT="$2" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/$1.log" 2>&1 &
-  pids+=($!); eval "pid_$1=$!"
+start_talos() { # name port [VAR=value…]
+  local metrics; metrics=$(free_port)
+  env TALOS_SERVE_HTTP_PORT="$2" TALOS_SERVE_METRICS_PORT="$metrics" "${@:3}" "$binary" serve >"$work/$1.log" 2>&1 &
+  pids+=($!); eval "pid_$1=$! metrics_$1=$metrics"
   wait_for "http://127.0.0.1:$2/health/alive" "$work/$1.log"
 }
 cat >"$work/proxy.py" <<'PY'
@@ -79,7 +83,15 @@ start_service() { # name port extra-args...
 }
 
 port_a=$(free_port); port_b=$(free_port); port_proxy=$(free_port); port_app=$(free_port); port_control=$(free_port)
-start_talos a "$port_a"; start_talos b "$port_b"
+port_db_proxy=$(free_port)
+# Replica B reaches PostgreSQL through a proxy of its own, so that the test can cut its LISTEN connection.
+read -r dsn_b pg_port < <(python3 -c "
+import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1]); user = p.netloc.rsplit('@', 1)[0] + '@' if '@' in p.netloc else ''
+print(p._replace(netloc=f'{user}127.0.0.1:{sys.argv[2]}').geturl(), p.port or 5432)" "$TALOS_DB_DSN" "$port_db_proxy")
+start_proxy "$port_db_proxy" "$pg_port"
+db_proxy_pid=$proxy_pid
+start_talos a "$port_a"; start_talos b "$port_b" TALOS_DB_DSN="$dsn_b"
 start_proxy "$port_proxy" "$port_b"
 start_service app "$port_app" --feed "http://127.0.0.1:$port_proxy" --client-address-header X-Real-IP
 start_service control "$port_control" --no-revocation-feed
@@ -114,10 +126,12 @@ print(f"sse type={r.getheader('Content-Type')} events={len(events)} shape={shape
 PY
 sse_pid=$!; pids+=($sse_pid)
 
-python3 - "$port_a" "$port_b" "$port_app" "$port_control" "$port_proxy" "$work/proxy.py" >"$work/result.txt" <<'PY'
-import http.client, json, subprocess, sys, time
+python3 -u - "$port_a" "$port_b" "$port_app" "$port_control" "$port_proxy" "$work/proxy.py" "$port_db_proxy" "$pg_port" \
+  "$metrics_b" "$db_proxy_pid" >"$work/result.txt" <<'PY'
+import http.client, json, os, signal, subprocess, sys, time
 port_a, port_b, port_app, port_control, port_proxy = map(int, sys.argv[1:6])
 proxy_script = sys.argv[6]
+port_db_proxy, pg_port, metrics_b, db_proxy_pid = map(int, sys.argv[7:11])
 def call(port, method, path, body=None, headers=None, source="127.0.0.1"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
@@ -207,7 +221,31 @@ seen = [verified_by(port_app, secret) for _ in range(2)]
 revoke(key_id)
 refused, delay = refused_within(secret, 5)
 print(f"feed_back resubscribed={back} after_ms={resubscribed_ms:.0f} app={','.join(seen)} refused={refused} delay_ms={delay * 1000:.0f}")
-print(f"proxy_pid={proxy.pid}")
+
+# 5. B's LISTEN connection lost (its database proxy killed). The service keeps B's feed, gets a reset and caches
+#    again; a key revoked on A now notifies nobody on B. When B listens again it must reset the service again.
+def b_listening():
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", metrics_b, timeout=2)
+        conn.request("GET", "/metrics"); text = conn.getresponse().read().decode(); conn.close()
+    except OSError:
+        return None
+    return any(float(line.split()[-1]) == 1 for line in text.splitlines() if line.startswith("talos_cache_listener_up"))
+key_id, secret = issue()
+os.kill(db_proxy_pid, signal.SIGTERM)  # by pid: this script's own command line names the proxy too
+down = wait(lambda: b_listening() is False, 5)
+seen = [verified_by(port_app, secret) for _ in range(2)]
+revoke(key_id)
+time.sleep(0.3)
+in_gap = verified_by(port_app, secret) if whoami(port_app, secret)[0] == 200 else "refused"
+db_proxy = subprocess.Popen([sys.executable, proxy_script, str(port_db_proxy), str(pg_port)])
+listening = wait(lambda: b_listening() is True, 10)
+restored = time.monotonic()
+refused = wait(lambda: whoami(port_app, secret)[0] == 401, 5)
+delay = time.monotonic() - restored
+print(f"listen_lost down={down} app={','.join(seen)} in_gap={in_gap} listening={listening} refused={refused} "
+      f"after_restore_ms={delay * 1000:.0f}")
+print(f"proxy_pid={proxy.pid} {db_proxy.pid}")
 PY
 cat "$work/result.txt"
 pids+=($(sed -n 's/^proxy_pid=//p' "$work/result.txt"))
@@ -215,7 +253,7 @@ curl -s "http://127.0.0.1:$port_app/metrics" >"$work/metrics.txt"
 wait "$sse_pid" || true
 cat "$work/sse.txt"
 
-# 5. Replica B drains at once although the service is subscribed to its feed.
+# 6. Replica B drains at once although the service is subscribed to its feed.
 drain_start=$(date +%s.%N)
 kill -TERM "$pid_b"; wait "$pid_b" 2>/dev/null || true
 drain_s=$(python3 -c "print(f'{$(date +%s.%N) - $drain_start:.2f}')")
@@ -239,6 +277,11 @@ check "control without the feed: its cache serves the revoked key (the cache is 
   grep -q 'control=talos,cache control_after_revoke=200:cache' "$work/result.txt"
 check "feed back: resubscribed, cache trusted again, revocations refused" \
   grep -qE 'feed_back resubscribed=True after_ms=[0-9]+ app=talos,cache refused=True' "$work/result.txt"
+restore_ms=$(sed -nE 's/^listen_lost .* after_restore_ms=([0-9]+)$/\1/p' "$work/result.txt")
+check "B's LISTEN connection cut: the key revoked in the gap is still served from the service's cache (the gap is real)" \
+  grep -qE '^listen_lost down=True app=talos,cache in_gap=cache listening=True' "$work/result.txt"
+check "… and refused within 1 s of B listening again (${restore_ms:-never} ms)" \
+  bash -c "grep -q '^listen_lost .* refused=True ' '$work/result.txt' && test '${restore_ms:-99999}' -le 1000"
 check "a replica with a feed subscriber drains within 3 s of SIGTERM" \
   python3 -c "import sys; sys.exit(0 if float('$drain_s') < 3 else 1)"
 check "the service notices B leaving and stops trusting its cache" grep -q '"feed_connected":false' "$work/result.txt"

@@ -41,7 +41,11 @@ public func buildApplication(
     let limiter = try rateLimiter(config: config, handle: handle)
     // The revocation feed (spec §15.14) hears what the cache hears: the cluster channel where there is one, this
     // node's own changes otherwise.
-    let revocations = RevocationFeed(storage: handle.storage, clock: clock)
+    let revocations = RevocationFeed(
+        storage: handle.storage,
+        clock: clock,
+        maxSubscribers: config.maxFeedSubscribers
+    )
     var localSinks: [any InvalidationSink] = cache.map { [$0] } ?? []
     if handle.invalidationFeed == nil { localSinks.append(revocations) }
     let service = KeyService(

@@ -4,8 +4,9 @@ import Synchronization
 /// One revocation the feed announces (spec §15.14): a key revoked, deleted or rotated away. Never a secret, never
 /// metadata.
 public struct RevocationEvent: Sendable, Hashable {
-    /// Monotonic on this node: the node's start second times 10⁹ plus a sequence number, so ids from another node
-    /// (or an earlier run) are recognised as unknown.
+    /// Monotonic per tenant on this node (spec §16.15): the node's start second times 10⁹ plus the tenant's sequence
+    /// number, so that ids from another node (or an earlier run) are recognised as unknown and one tenant's ids say
+    /// nothing about another's activity.
     public let id: Int64
     /// The tenant.
     public let nid: String
@@ -25,29 +26,42 @@ public enum RevocationFeedMessage: Sendable, Hashable {
     case reset
 }
 
-/// The revocation feed of spec §15.14: fed by the same invalidations as the verification cache, it announces the
-/// changed keys that are now revoked or gone, keeps the last 10 000 events for resumption, and tells subscribers to
-/// reset when it cannot vouch for what they missed (an unknown or too old `Last-Event-ID`, or the invalidation
-/// channel was down).
+/// The revocation feed of spec §15.14 and §16.15: fed by the same invalidations as the verification cache, it
+/// announces the changed keys that are now revoked or gone, keeps the last 10 000 events for resumption, and tells
+/// subscribers to reset when it cannot vouch for what they missed: an unknown or too old `Last-Event-ID`, the
+/// invalidation channel lost and again when it is restored (what was committed in between was never delivered), or
+/// a change that could not be queued.
 public final class RevocationFeed: InvalidationSink, Service {
-    /// Events kept for resumption.
+    /// Events kept for resumption, across tenants.
     public static let backlogSize = 10_000
+    /// Changes queued for the revocation check; one more counts as a loss of the channel.
+    public static let queuedChanges = 100_000
 
     private struct Subscriber {
         let nid: String
         let continuation: AsyncStream<RevocationFeedMessage>.Continuation
     }
 
-    private struct State {
+    /// One tenant's ids: a resume from `floor` up to `epoch + sequence` is complete in the backlog.
+    private struct TenantLog {
         var sequence: Int64 = 0
+        /// The newest id from which the backlog no longer vouches for what follows.
+        var floor: Int64
+    }
+
+    private struct State {
+        var tenants: [String: TenantLog] = [:]
         var backlog: [RevocationEvent] = []
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
+        /// Whether the channel was ever lost: a tenant without events can then no longer vouch for its first id.
+        var lost = false
     }
 
     private let storage: any KeyStorage
     private let clock: any WallClock
     private let epoch: Int64
+    private let maxSubscribers: Int
     private let state = Mutex(State())
     private let changes: AsyncStream<(nid: String, keyID: String)>
     private let changed: AsyncStream<(nid: String, keyID: String)>.Continuation
@@ -55,27 +69,39 @@ public final class RevocationFeed: InvalidationSink, Service {
     /// - Parameters:
     ///   - storage: where a changed key is looked up to tell a revocation from an update.
     ///   - clock: event times.
-    public init(storage: any KeyStorage, clock: any WallClock) {
+    ///   - maxSubscribers: subscribers at once (`serve.http.max_feed_subscribers`); more are refused.
+    public init(storage: any KeyStorage, clock: any WallClock, maxSubscribers: Int = 256) {
         self.storage = storage
         self.clock = clock
         self.epoch = clock.now().seconds * 1_000_000_000
-        (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(100_000))
+        self.maxSubscribers = maxSubscribers
+        (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.queuedChanges))
     }
 
-    /// Queues a changed key for the revocation check of `run()`.
-    public func invalidated(nid: String, keyID: String) { changed.yield((nid, keyID)) }
+    /// Queues a changed key for the revocation check of `run()`; a change that cannot be queued is a loss.
+    public func invalidated(nid: String, keyID: String) {
+        if case .dropped = changed.yield((nid, keyID)) { resetAll() }
+    }
 
-    /// Events may have been missed while the channel was down: every subscriber resets, and so does every resume
+    /// Events may have been missed while the channel is down: every subscriber resets, and so does every resume
     /// from before now.
-    public func feedLost() {
+    public func feedLost() { resetAll() }
+
+    /// What was committed while the channel was down was never delivered: every subscriber resets again.
+    public func feedRestored() { resetAll() }
+
+    private func resetAll() {
         state.withLock { state in
             state.backlog.removeAll()
+            state.lost = true
+            for nid in state.tenants.keys {
+                // A skipped id: no subscriber holds it, so every resume from before now is unknown.
+                state.tenants[nid]!.sequence += 1
+                state.tenants[nid]!.floor = epoch + state.tenants[nid]!.sequence
+            }
             for subscriber in state.subscribers.values { subscriber.continuation.yield(.reset) }
         }
     }
-
-    /// Nothing to do: `feedLost` already told every subscriber to reset.
-    public func feedRestored() {}
 
     /// Tells revocations from updates by reading the changed key, in order, until graceful shutdown.
     public func run() async throws {
@@ -88,7 +114,7 @@ public final class RevocationFeed: InvalidationSink, Service {
             do {
                 key = try await storage.fetch(kind: kind, nid: change.nid, keyID: change.keyID)
             } catch {
-                feedLost()  // cannot tell: subscribers must not trust what they hold
+                resetAll()  // cannot tell: subscribers must not trust what they hold
                 continue
             }
             guard key == nil || key?.storedStatus == .revoked else { continue }
@@ -102,11 +128,16 @@ public final class RevocationFeed: InvalidationSink, Service {
     func publish(nid: String, keyID: String, kind: KeyKind) {
         let now = clock.now()
         state.withLock { state in
-            state.sequence += 1
-            let event = RevocationEvent(id: epoch + state.sequence, nid: nid, keyID: keyID, kind: kind, time: now)
+            var log = state.tenants[nid] ?? TenantLog(floor: state.lost ? epoch + 1 : epoch)
+            if state.lost, log.sequence == 0 { log.sequence = 1 }
+            log.sequence += 1
+            state.tenants[nid] = log
+            let event = RevocationEvent(id: epoch + log.sequence, nid: nid, keyID: keyID, kind: kind, time: now)
             state.backlog.append(event)
             if state.backlog.count > Self.backlogSize {
-                state.backlog.removeFirst(state.backlog.count - Self.backlogSize)
+                let trimmed = state.backlog.count - Self.backlogSize
+                for old in state.backlog.prefix(trimmed) { state.tenants[old.nid]?.floor = old.id }
+                state.backlog.removeFirst(trimmed)
             }
             for subscriber in state.subscribers.values where subscriber.nid == nid {
                 // A subscriber more than `backlogSize` messages behind loses the oldest: it must reset after the
@@ -119,19 +150,19 @@ public final class RevocationFeed: InvalidationSink, Service {
     }
 
     /// The messages for a subscriber of tenant `nid`: first a replay of what followed `lastEventID` (or `.reset`
-    /// when that id is unknown or no longer in the backlog), then every new event until the stream is dropped.
-    public func subscribe(nid: String, lastEventID: Int64?) -> AsyncStream<RevocationFeedMessage> {
+    /// when that id is unknown or no longer vouched for), then every new event until the stream is dropped.
+    /// - Throws: 503 `SERVICE_UNAVAILABLE` when `maxSubscribers` are subscribed already.
+    public func subscribe(nid: String, lastEventID: Int64?) throws(TalosError) -> AsyncStream<RevocationFeedMessage> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: RevocationFeedMessage.self,
             bufferingPolicy: .bufferingNewest(Self.backlogSize)
         )
-        let id = state.withLock { state -> Int in
+        let id = state.withLock { state -> Int? in
+            guard state.subscribers.count < maxSubscribers else { return nil }
             if let lastEventID {
-                let known =
-                    lastEventID == epoch + state.sequence
-                    || state.backlog.first.map { lastEventID >= $0.id - 1 && lastEventID <= epoch + state.sequence }
-                        ?? false
-                if known {
+                // Without events the tenant's log starts at the epoch (one past it once the channel was lost).
+                let log = state.tenants[nid] ?? TenantLog(floor: state.lost ? epoch + 1 : epoch)
+                if log.floor <= lastEventID, lastEventID <= epoch + log.sequence {
                     for event in state.backlog where event.id > lastEventID && event.nid == nid {
                         continuation.yield(.revoked(event))
                     }
@@ -143,6 +174,10 @@ public final class RevocationFeed: InvalidationSink, Service {
             state.nextSubscriber += 1
             state.subscribers[id] = Subscriber(nid: nid, continuation: continuation)
             return id
+        }
+        guard let id else {
+            continuation.finish()
+            throw TalosError(.serviceUnavailable, "too many revocation feed subscribers; try again later")
         }
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }

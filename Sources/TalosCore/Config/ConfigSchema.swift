@@ -39,6 +39,7 @@ enum ConfigSchema {
             "serve.http.idle_timeout": .duration,
             "serve.http.read_timeout": .duration,
             "serve.http.max_connections": .int,
+            "serve.http.max_feed_subscribers": .int,
             "serve.public.rate_limit.per_second": .number,
             "serve.public.rate_limit.burst": .int,
             "serve.metrics.host": .string,

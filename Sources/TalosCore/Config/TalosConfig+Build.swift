@@ -28,6 +28,7 @@ extension TalosConfig {
             config[keyPath: keyPath] = .nanoseconds(nanoseconds)
         }
         config.maxConnections = Int(try reader.int("serve.http.max_connections", in: 1...1_000_000) ?? 4096)
+        config.maxFeedSubscribers = Int(try reader.int("serve.http.max_feed_subscribers", in: 1...1_000_000) ?? 256)
         if let rate = try reader.number("serve.public.rate_limit.per_second") {
             guard rate >= 0 else { throw ConfigError("serve.public.rate_limit.per_second: must be at least 0") }
             config.publicRateLimitPerSecond = rate

@@ -56,6 +56,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var readTimeout: Duration = .seconds(30)
     /// Connections over this many are accepted and closed at once (spec §15.3).
     public var maxConnections = 4096
+    /// Revocation-feed subscribers at once; more get 503 (spec §16.14), so streams cannot take every connection.
+    public var maxFeedSubscribers = 256
     /// Self-revoke requests per client IP and second (token bucket refill, spec §15.5); 0 disables the limit.
     public var publicRateLimitPerSecond = 20.0
     /// Token bucket size for self-revoke per client IP (spec §15.5); 0 disables the limit.

@@ -21,7 +21,7 @@ struct RevocationFeedController: APIController {
     func watch(_ request: APIRequest) async throws -> APIReply {
         // A Last-Event-ID that is not one of ours is unknown: the subscriber gets a reset.
         let lastID = request.request.headers[Self.lastEventID].map { Int64($0.trimmingSpaces) ?? -1 }
-        let messages = feed.subscribe(nid: request.nid, lastEventID: lastID)
+        let messages = try feed.subscribe(nid: request.nid, lastEventID: lastID)
         // A subscriber that stops reading fills this buffer: its stream then ends after what it holds, and it resumes
         // from its Last-Event-ID (or resets) when it reconnects. The server never buffers without bound.
         let (body, output) = AsyncStream.makeStream(
