@@ -66,5 +66,22 @@ for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && 
 check "last use flushed on shutdown" test "$(curl -s "$TALOS_URL/v2alpha1/admin/issuedApiKeys/$(jq -r .issued_api_key.key_id <<<"$used")" | jq -r '.last_used_time != null')" = true
 kill -TERM $server; wait $server || true
 check "no secret in the log" bash -c "! grep -q 'ory_ak_v1_' '$workdir/server.log'"
+# The development secret is used only from a regular file of ours with mode 0600 (spec §16.16).
+dev_secret=$(ls "$workdir"/*.dev-secret)
+check "the development secret file is created with mode 0600" test "$(stat -c %a "$dev_secret")" = 600
+dev_start() { (cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port timeout 5 "$binary" serve --dev) >"$workdir/dev-refused.log" 2>&1; }
+dev_refused() { local rc=0; dev_start || rc=$?; test "$rc" != 0 -a "$rc" != 124; }  # 124: still serving at the timeout
+chmod 644 "$dev_secret"
+check "a group/world-readable development secret is a startup error" dev_refused
+check "… that says why" grep -q 'has mode 644, not 0600' "$workdir/dev-refused.log"
+chmod 600 "$dev_secret"
+if [ "$(id -u)" = 0 ]; then
+  chown nobody "$dev_secret"
+  check "a development secret owned by another user is a startup error" dev_refused
+  check "… that says why" grep -q 'not by the current user' "$workdir/dev-refused.log"
+  chown root "$dev_secret"
+fi
+mv "$dev_secret" "$dev_secret.real"; ln -s "$dev_secret.real" "$dev_secret"
+check "a symbolic link as development secret is a startup error" dev_refused
 echo "e2e: $passed passed, $failed failed"
 test "$failed" = 0

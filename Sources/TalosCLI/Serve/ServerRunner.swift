@@ -11,8 +11,12 @@ import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
+
+private typealias FileStatus = Glibc.stat
 #elseif canImport(Darwin)
 import Darwin
+
+private typealias FileStatus = Darwin.stat
 #endif
 
 /// Loads configuration, builds the application and runs it until SIGTERM/SIGINT (drain ≤ 30 s, spec §10.2).
@@ -152,7 +156,7 @@ struct ServerRunner {
             return
         }
         let secretPath = path + ".dev-secret"
-        if let existing = readWholeFile(secretPath) {
+        if let existing = try readDevelopmentSecret(secretPath) {
             let secret = String(decoding: existing, as: UTF8.self).trimmingSpaces
             guard secret.count >= 32 else {
                 throw CommandFailure.failed(
@@ -173,5 +177,44 @@ struct ServerRunner {
         }
         logger.info("created development secret", metadata: ["path": "\(secretPath)"])
         config.hmacSecret = secret
+    }
+
+    /// The development secret file's bytes; `nil` when there is none.
+    /// - Throws: when it is not a regular file (a symbolic link included) owned by the current user with mode 0600:
+    ///   a secret another user could have written or can read is not one to sign with (spec §16.16).
+    private func readDevelopmentSecret(_ path: String) throws -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return nil }
+            throw CommandFailure.failed(
+                "Error: cannot open \(path) (\(String(cString: strerror(errno)))); it must be a regular file owned "
+                    + "by the current user with mode 0600, or absent to generate one"
+            )
+        }
+        defer { close(descriptor) }
+        var info = FileStatus()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw CommandFailure.failed("Error: \(path) is not a regular file; delete it to regenerate")
+        }
+        guard info.st_uid == getuid() else {
+            throw CommandFailure.failed(
+                "Error: \(path) is owned by uid \(info.st_uid), not by the current user (uid \(getuid())); delete it "
+                    + "to regenerate"
+            )
+        }
+        guard info.st_mode & 0o7777 == 0o600 else {
+            throw CommandFailure.failed(
+                "Error: \(path) has mode \(String(info.st_mode & 0o7777, radix: 8)), not 0600; chmod 600 it or "
+                    + "delete it to regenerate"
+            )
+        }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw CommandFailure.failed("Error: cannot read \(path)") }
+            if count == 0 { return contents }
+            contents += chunk[0..<count]
+        }
     }
 }

@@ -98,8 +98,8 @@ public struct DerivedClaims: Sendable, Hashable {
         if let meta, !meta.isEmpty { payload["meta"] = .object(meta) }
         payload["vis"] = .string(visibility)
         if let acl = acls.first { payload["acl"] = .array(acl.map(JSONValue.string)) }
-        for (name, value) in custom { payload[name] = value }
-        return payload
+        // Appended in one linear pass: the custom claims hold no reserved name, and there can be very many.
+        return JSONObject((payload.members + custom.members).map { ($0.key, $0.value) })
     }
 
     /// The names of the minted caveat block in their order (spec §15.1); `clm` closes the block.
@@ -127,7 +127,9 @@ public struct DerivedClaims: Sendable, Hashable {
         if let acl = acls.first { caveats.append(("acl", .array(acl.map(JSONValue.string)))) }
         if !audiences.isEmpty { caveats.append(("aud", .array(audiences.map(JSONValue.string)))) }
         caveats.append(("meta", .object(meta ?? [:])))
-        caveats.append(("clm", .object(JSONObject(custom.keys.sorted().map { ($0, custom[$0]!) }))))
+        caveats.append(
+            ("clm", .object(JSONObject(custom.members.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })))
+        )
         return caveats.map { "\($0.0)=\($0.1.compactString)" }
     }
 
@@ -155,8 +157,7 @@ public struct DerivedClaims: Sendable, Hashable {
             }
         }
         if claims["tty"] != nil, claims["tty"]?.stringValue == nil { return nil }
-        var custom = JSONObject()
-        for (name, value) in claims where !reserved.contains(name) { custom[name] = value }
+        let custom = JSONObject(claims.members.filter { !reserved.contains($0.key) }.map { ($0.key, $0.value) })
         return DerivedClaims(
             jti: jti,
             audiences: audiences,

@@ -62,15 +62,16 @@ extension Verifier {
             throw TalosError(.scopeNotAllowed, "requested scope '\(scope)' not available in parent key")
         }
         let scopes = requestedScopes.isEmpty ? parent.scopes : requestedScopes
-        // 5. Reserved names are dropped from custom claims.
-        var custom = JSONObject()
+        // 5. Reserved names are dropped from custom claims (in linear time: the object can be large, §16.16).
+        var members: [(String, JSONValue)] = []
         for (name, value) in request.customClaims where !DerivedClaims.reserved.contains(name) {
             // A macaroon caveat is `name=<JSON>`: a name with "=" (or none) could never be parsed back.
             guard !name.isEmpty, !name.contains("=") else {
                 throw TalosError.validation("custom_claims", "claim names must be non-empty and must not contain \"=\"")
             }
-            custom[name] = value
+            members.append((name, value))
         }
+        let custom = JSONObject(members)
         // 6. Sign.
         let issuedAt = now.seconds
         let expires = issuedAt + ttl / 1_000_000_000
