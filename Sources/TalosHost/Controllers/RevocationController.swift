@@ -17,7 +17,7 @@ struct RevocationController: APIController {
     }
 
     func selfRevoke(_ request: APIRequest) async throws -> APIReply {
-        if let wait = selfRevokeLimiter.take(request.clientIP?.description ?? request.remoteIP ?? "") {
+        if let wait = selfRevokeLimiter.take(request.clientIP ?? request.remoteIP.flatMap { IPAddress($0) }) {
             throw RoutingFailure.rateLimited(retryAfter: wait)
         }
         let body = try request.json()
