@@ -244,6 +244,8 @@ check "an absolute-form target's authority is the host (tenant A, not the Host f
   test "$(status_of "$absolute") $(tail -1 <<<"$absolute" | jq -r .key_id)" = "200 $tenant_key"
 absolute_b=$(raw "$tenant_port" "GET http://b.example.com/v2alpha1/admin/issuedApiKeys/$tenant_key HTTP/1.1\\r\\nHost: a.example.com\\r\\n\\r\\n")
 check "… and the other way round (tenant B does not see A's key)" test "$(status_of "$absolute_b")" = 404
+empty=$(raw "$tenant_port" 'GET http:///v2alpha1/admin/issuedApiKeys HTTP/1.1\r\nHost: a.example.com\r\n\r\n')
+check "an absolute-form target without authority is 400" test "$(status_of "$empty") $(error_of "$empty")" = "400 INVALID_ARGUMENT request target has no authority"
 gzip=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: a.example.com\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 check "Transfer-Encoding: gzip, chunked is 501 UNIMPLEMENTED" test "$(status_of "$gzip") $(error_of "$gzip" | cut -d' ' -f1)" = "501 UNIMPLEMENTED"
 chunked=$(raw "$tenant_port" 'POST /v2alpha1/admin/apiKeys:verify HTTP/1.1\r\nHost: a.example.com\r\nTransfer-Encoding: chunked\r\n\r\n12\r\n{"credential":"x"}\r\n0\r\n\r\n')

@@ -279,6 +279,9 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
             )
         }
         if let (authority, target) = absoluteForm(head.uri) {
+            guard !authority.isEmpty else {
+                return (.badRequest, TalosError(.invalidArgument, "request target has no authority"))
+            }
             head.uri = target
             head.headers.replaceOrAdd(name: "Host", value: authority)
         }
