@@ -20,6 +20,7 @@ if [ -z "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   fi
 fi
 swift format lint --strict -r -p Sources Tests Benchmarks Examples Package.swift
+scripts/import-check.py
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2
 scripts/e2e.sh .build/debug/talos
