@@ -23,6 +23,7 @@ swift format lint --strict -r -p Sources Tests Benchmarks Examples Package.swift
 scripts/import-check.py
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2
+scripts/docs-check.sh .build/debug/talos
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos

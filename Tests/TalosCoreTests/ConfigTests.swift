@@ -223,3 +223,29 @@ import Testing
         for text in Self.renderings(loaded) { #expect(!text.contains(Self.secrets[0])) }
     }
 }
+
+/// The key table is the one source: paths and environment names are unique, and the reload and per-network
+/// predicates follow it.
+@Suite struct ConfigSchemaTests {
+    @Test func theTableIsConsistent() {
+        let paths = ConfigSchema.table.map(\.path)
+        #expect(Set(paths).count == paths.count)
+        #expect(Set(ConfigSchema.table.map(\.environmentName)).count == paths.count)
+        #expect(ConfigSchema.table.allSatisfy { !$0.summary.isEmpty && !$0.defaultValue.isEmpty })
+        let reload = Set(ConfigSchema.table.filter(\.hotReloadable).map(\.path))
+        #expect(reload.contains("serve.http.trusted_proxies") && reload.contains("secrets.hmac.retired"))
+        #expect(!reload.contains("db.dsn") && !reload.contains("serve.http.idle_timeout"))
+        let network = Set(ConfigSchema.table.filter(\.networkOverridable).map(\.path))
+        #expect(network.contains("quota.api_keys_max") && !network.contains("serve.http.port"))
+    }
+
+    @Test func everyKeyLoadsFromTheEnvironment() throws {
+        // Each key read through the table: a key the loader reads but the table lacks stops the process.
+        let loaded = try TalosConfig.load(
+            fileContents: nil,
+            environment: ["TALOS_SERVE_HTTP_MAX_FEED_SUBSCRIBERS": "7", "TALOS_CACHE_TTL": "1m"]
+        )
+        #expect(loaded.config.maxFeedSubscribers == 7 && loaded.config.cacheTTL == .seconds(60))
+        #expect(loaded.ignoredEnvironment.isEmpty)
+    }
+}

@@ -169,6 +169,8 @@ private struct ConfigReader {
     let values: [String: JSONValue]
 
     private func present(_ key: String) -> JSONValue? {
+        // A read of a key the table lacks is a typo that would silently yield nil.
+        precondition(ConfigSchema.byPath[key] != nil, "configuration key \(key) is read but not in ConfigSchema.table")
         guard let value = values[key], !value.isNull else { return nil }
         return value
     }
@@ -329,10 +331,7 @@ private struct ConfigReader {
 
 extension TalosConfig {
     /// Whether a network's `config_path` may set `key` (spec §9.2).
-    static func isNetworkOverridable(_ key: String) -> Bool {
-        ["credentials.", "secrets.", "quota."].contains { key.hasPrefix($0) }
-            || ["cache.enabled", "cache.ttl", "rate_limit.enabled"].contains(key)
-    }
+    static func isNetworkOverridable(_ key: String) -> Bool { ConfigSchema.byPath[key]?.networkOverridable ?? false }
 
     /// One network's configuration: `sourceValues` (what the file and environment set) overlaid by the network file's (which may set only
     /// `credentials.*`, `secrets.*`, `cache.enabled`, `cache.ttl`, `rate_limit.enabled` and `quota.*`). What the file
