@@ -3,13 +3,15 @@
 #   1. `docker-compose config -q` (the docker-compose 1.29.2 Python package) accepts docker-compose.oss.yaml and
 #      docker-compose.oel.yaml;
 #   2. what they ask of Talos exists in this repository: every service command is a real `talos` subcommand with
-#      real flags (read from Sources/TalosCLI), every TALOS_* variable is a configuration key (read from
-#      Sources/TalosCore/Config/ConfigSchema.swift), mounted files exist, `--config` paths are mounted, ports are
+#      real flags (read from Sources/TalosCLI), every TALOS_* variable is a configuration key (as the binary lists
+#      them: `talos config schema --format json`), mounted files exist, `--config` paths are mounted, ports are
 #      Talos's (and PostgreSQL's, Prometheus's), Prometheus scrapes every server's metrics port, the servers wait
 #      for the one-shot migration, and the Dockerfile's CMD/EXPOSE/HEALTHCHECK agree with the same rules.
 # Prints `ok   - …` / `FAIL - …` lines and `compose-check: N passed, M failed`; exits 1 on any failure.
-#   scripts/compose-check.sh            (tools in /tmp/talos-compose-venv, made on first use; TALOS_COMPOSE_VENV=DIR)
+#   scripts/compose-check.sh [BINARY]   (default .build/debug/talos; tools in /tmp/talos-compose-venv, made on first
+#                                        use; TALOS_COMPOSE_VENV=DIR)
 set -euo pipefail
+binary=$(realpath "${1:-.build/debug/talos}")
 cd "$(dirname "$0")/.."
 root=$PWD
 venv=${TALOS_COMPOSE_VENV:-/tmp/talos-compose-venv}
@@ -34,6 +36,7 @@ trap 'rm -rf "$work"' EXIT
 cp -r Dockerfile .dockerignore config docker-compose.oss.yaml docker-compose.oel.yaml talos.env.example "$work/"
 cp talos.env.example "$work/talos.env"
 : >"$work/results"
+"$binary" config schema --format json >"$work/config-schema.json"
 for file in docker-compose.oss.yaml docker-compose.oel.yaml; do
   if output=$(cd "$work" && env -u POSTGRES_PASSWORD "$venv/bin/docker-compose" -f "$file" config -q 2>&1); then
     echo "ok   - docker-compose 1.29.2 config -q accepts $file" >>"$work/results"
@@ -42,11 +45,11 @@ for file in docker-compose.oss.yaml docker-compose.oel.yaml; do
   fi
 done
 
-"$venv/bin/python" - "$root" "$work/results" <<'PY'
+"$venv/bin/python" - "$root" "$work/results" "$work/config-schema.json" <<'PY'
 import json, os, re, sys
 import yaml
 
-root, results_path = sys.argv[1], sys.argv[2]
+root, results_path, schema_path = sys.argv[1], sys.argv[2], sys.argv[3]
 results = [line.rstrip("\n") for line in open(results_path)]
 
 
@@ -202,20 +205,22 @@ def parse_command(argv):
     return path, flags, problems
 
 
-# ---- Configuration keys and their TALOS_* variables, from ConfigSchema.swift ------------------------------------
+# ---- Configuration keys and their TALOS_* variables, as the binary lists them ------------------------------------
 
-schema = read("Sources/TalosCore/Config/ConfigSchema.swift")
-keys_block = re.search(r"static let keys:.*?=\s*\{(.*?)\n    \}\(\)", schema, re.S).group(1)
-config_keys = {}
-for key, kind in re.findall(r'"([a-z0-9_.]+)":\s*\.(\w+)', keys_block.split("let redis")[0]):
-    config_keys[key] = kind
-redis = re.search(r"let redis:[^=]*=\s*\[(.*?)\]\s*\n", keys_block, re.S)
-redis_prefix = re.search(r'keys\["([a-z0-9_.]+)\\\(key\)"\]', keys_block)
-if redis and redis_prefix:
-    for key, kind in re.findall(r'"([a-z0-9_.]+)":\s*\.(\w+)', redis.group(1)):
-        config_keys[redis_prefix.group(1) + key] = kind
+def kind_of(name):
+    """`talos config schema`'s kind → the indexed form its variables may take."""
+    if name == "string list":
+        return "stringArray"
+    if name.startswith("list of string or"):
+        return "expiringStrings"
+    if name.startswith("list of {hostname"):
+        return "networks"
+    return name
+
+
+config_keys = {key["path"]: kind_of(key["kind"]) for key in json.load(open(schema_path))["keys"]}
 check(len(config_keys) > 40 and "secrets.hmac.current" in config_keys and "db.dsn" in config_keys,
-      "read %d configuration keys from ConfigSchema.swift" % len(config_keys))
+      "read %d configuration keys from `talos config schema`" % len(config_keys))
 env_keys = {"TALOS_" + k.upper().replace(".", "_"): k for k in config_keys}
 INDEXED_FIELDS = {"stringArray": [None], "expiringStrings": [None, "VALUE", "EXPIRES_AT"],
                   "networks": ["HOSTNAME", "ID", "CONFIG_PATH"]}

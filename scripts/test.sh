@@ -29,7 +29,7 @@ scripts/e2e-api.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
 scripts/e2e-storm.sh .build/debug/talos
 scripts/e2e-metrics.sh .build/debug/talos
-scripts/compose-check.sh
+scripts/compose-check.sh .build/debug/talos
 tools=$(scripts/python-tools.sh)
 scripts/e2e-tracing.sh .build/debug/talos "$tools"
 scripts/e2e-secrets.sh .build/debug/talos "$tools" "${TALOS_TEST_POSTGRES_DSN:-}"
