@@ -5,7 +5,8 @@
 #      SIGTERM, hardening, a slow-reader storm, no secret in any log or span), every endpoint and CLI command with
 #      curl (e2e-api.sh, server modes included) and PostgreSQL (migrations, quickstart, two replicas, crypto swap,
 #      database outage), and the example Hummingbird service behind two replicas (TalosHummingbird, the revocation
-#      feed).
+#      feed);
+#   3. coverage-guided fuzzing of the parsers an attacker reaches, a bounded run per target (scripts/fuzz.sh).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
 set -euo pipefail
@@ -44,3 +45,4 @@ if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
 else
   scripts/drills.sh .build/debug/talos
 fi
+scripts/fuzz.sh
