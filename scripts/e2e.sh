@@ -15,11 +15,35 @@ check() { # name, command...
   if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi
 }
 
-(cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) \
+# No serve.http.host here: --dev itself must choose loopback (spec §16.2).
+(cd "$workdir" && TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) \
   >"$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$workdir"' EXIT
 for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+listening() { # port → the addresses listening on it, from /proc/net/tcp{,6}
+  python3 - "$1" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+found = []
+for path, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+    try:
+        lines = open(path).read().splitlines()[1:]
+    except OSError:
+        continue
+    for line in lines:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state != "0A" or int(hex_port, 16) != port:
+            continue
+        raw = bytes.fromhex(address)
+        # /proc prints each 32-bit word in host (little-endian) order.
+        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+        found.append(socket.inet_ntop(family, raw))
+print(" ".join(sorted(found)) or "nothing")
+PY
+}
+check "--dev listens on loopback only ($(listening "$port"))" test "$(listening "$port")" = 127.0.0.1
 
 mkdir -p "$workdir/bin" && ln -s "$binary" "$workdir/bin/talos"
 check "quickstart" env PATH="$workdir/bin:$PATH" "$scripts/quickstart.sh"
@@ -27,6 +51,18 @@ check "quickstart" env PATH="$workdir/bin:$PATH" "$scripts/quickstart.sh"
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 reason() { curl -s "$@" | jq -r '.error.details[0].reason'; }
 check "ready is 200" test "$(status "$TALOS_URL/health/ready")" = 200
+# The cross-site no-cors POST any web page can send (spec §16.1), and a DNS-rebinding Host (§16.2).
+planted=$(curl -s -w ' %{http_code}' -X POST "$TALOS_URL/v2alpha1/admin/importedApiKeys" -H 'Origin: http://evil.example' \
+  -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: no-cors' -H 'Content-Type: text/plain' \
+  -d '{"name":"x","actor_id":"evil","raw_key":"planted-by-a-web-page-0123456789"}')
+check "a cross-site text/plain import is 403 CROSS_ORIGIN_REQUEST" \
+  test "$(jq -r .error.details[0].reason <<<"${planted% *}") ${planted##* }" = "CROSS_ORIGIN_REQUEST 403"
+check "… and the planted key does not verify" test "$(curl -s -X POST "$TALOS_URL/v2alpha1/admin/apiKeys:verify" \
+  -d '{"credential":"planted-by-a-web-page-0123456789"}' | jq -r .is_valid)" = false
+check "a rebinding Host: attacker.example is 421 HOST_NOT_ALLOWED" \
+  test "$(status -H 'Host: attacker.example' "$TALOS_URL/v2alpha1/admin/issuedApiKeys") $(reason -H 'Host: attacker.example' "$TALOS_URL/v2alpha1/admin/issuedApiKeys")" = "421 HOST_NOT_ALLOWED"
+check "… while localhost is served, and health answers any host" \
+  test "$(status -H "Host: localhost:$port" "$TALOS_URL/v2alpha1/admin/issuedApiKeys") $(status -H 'Host: attacker.example' "$TALOS_URL/health/alive")" = "200 200"
 check "unknown route is 404 NOT_FOUND" test "$(reason "$TALOS_URL/nope")" = NOT_FOUND
 check "wrong method is 405" test "$(status -X DELETE "$TALOS_URL/v2alpha1/admin/issuedApiKeys")" = 405
 check "malformed JSON is 400 MALFORMED_REQUEST" test "$(reason -X POST "$TALOS_URL/v2alpha1/admin/issuedApiKeys" -d '{')" = MALFORMED_REQUEST

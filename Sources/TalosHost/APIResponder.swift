@@ -5,8 +5,8 @@ import TalosCore
 import Tracing
 
 /// The HTTP surface of Talos as one pipeline that reads top to bottom: resolve the route, then the middleware chain
-/// (request id → [tracing] → security headers → [metrics] → access log → CORS → error envelope), then
-/// `RouteDispatcher` (body limit, request decoding, the operation, response encoding).
+/// (request id → [tracing] → security headers → [metrics] → access log → CORS → error envelope → allowed hosts →
+/// cross-origin protection), then `RouteDispatcher` (body limit, request decoding, the operation, response encoding).
 ///
 /// Dispatch is a small table rather than Hummingbird's trie router because the API needs literal `:` custom methods
 /// with `%3A` equivalence, 405 for a known path with another method, and 501 for routes outside the server mode;

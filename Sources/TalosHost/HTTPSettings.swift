@@ -5,9 +5,14 @@ struct HTTPSettings: Sendable {
     let clientIP: ClientIPResolver
     let excludeHealthFromLog: Bool
     let cors: CORSPolicy
+    /// `serve.http.allowed_hosts` plus every tenancy hostname; empty = any host.
+    let allowedHosts: Set<String>
 
     init(config: TalosConfig) {
         cors = config.cors
+        allowedHosts =
+            config.allowedHosts.isEmpty
+            ? [] : Set(config.allowedHosts + config.networks.map { $0.hostname.lowercased() })
         clientIP = ClientIPResolver(source: config.clientIPSource, trustedProxies: config.trustedProxies)
         excludeHealthFromLog = config.excludeHealthFromRequestLog
     }

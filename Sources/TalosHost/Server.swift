@@ -75,6 +75,9 @@ public func buildApplication(
         // Outside the error envelope, so that error answers carry CORS headers too.
         CORSMiddleware(httpSettings: httpSettings, logger: logger),
         ErrorEnvelopeMiddleware(logger: logger),
+        // Inside the envelope: their refusals are enveloped (and carry CORS headers).
+        AllowedHostsMiddleware(httpSettings: httpSettings),
+        CrossOriginMiddleware(httpSettings: httpSettings),
     ]
     let health = HealthController(
         storage: handle.storage,

@@ -46,11 +46,14 @@ struct ServerRunner {
                 ConfigReloadSource(
                     path: path,
                     adjust: { reloaded in
-                        // Development defaults (generated secret, localhost issuer) survive reloads.
+                        // Development defaults (generated secret, localhost issuer, loopback hosts) survive reloads.
                         guard let development else { return reloaded }
                         var adjusted = reloaded
                         adjusted.hmacSecret = reloaded.hmacSecret ?? development.hmacSecret
                         adjusted.issuer = reloaded.issuer ?? development.issuer
+                        if reloaded.sourceValues["serve.http.allowed_hosts"] == nil {
+                            adjusted.allowedHosts = development.allowedHosts
+                        }
                         return adjusted
                     },
                     load: { try loadConfig(path: path) }
@@ -140,6 +143,9 @@ struct ServerRunner {
     }
 
     /// `--dev` (spec §10.2): a random secret kept in `<sqlite file>.dev-secret` (0600) and a localhost issuer.
+    /// `serve.http.allowed_hosts` under `--dev`: a page that rebinds its name to 127.0.0.1 gets 421.
+    static let loopbackHosts = ["localhost", "127.0.0.1", "::1"]
+
     private func applyDevelopmentDefaults(_ config: inout TalosConfig, logger: Logger) throws {
         let dsn = config.databaseDSN
         guard dsn.hasPrefix("sqlite://") || dsn.hasPrefix("sqlite3://") else {
@@ -147,6 +153,9 @@ struct ServerRunner {
         }
         let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
         if config.issuer == nil { config.issuer = "http://localhost:\(port)" }
+        // The laptop only (spec §16.2): loopback, and only loopback names, unless configured otherwise.
+        if config.sourceValues["serve.http.host"] == nil { config.httpHost = "127.0.0.1" }
+        if config.sourceValues["serve.http.allowed_hosts"] == nil { config.allowedHosts = Self.loopbackHosts }
         logger.warning("development mode: generated secrets, not for production")
         guard config.hmacSecret == nil else { return }
         var path = String(dsn[dsn.firstRange(of: "://")!.upperBound...])

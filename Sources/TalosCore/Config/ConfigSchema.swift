@@ -79,7 +79,7 @@ public enum ConfigSchema {
             ConfigKey(
                 "serve.http.cors.allowed_origins",
                 .stringArray,
-                default: "[]",
+                default: "*",
                 reload: true,
                 "Origins allowed, `*` wildcards within a label (`https://*.example.com`)."
             ),
@@ -140,6 +140,14 @@ public enum ConfigSchema {
                 default: "[]",
                 reload: true,
                 "Proxies (IPs or CIDRs) whose forwarding headers are believed; outside them, headers are ignored."
+            ),
+            ConfigKey(
+                "serve.http.allowed_hosts",
+                .stringArray,
+                default: "[] (any; --dev: localhost, 127.0.0.1, ::1)",
+                reload: true,
+                "Hosts (port ignored) a request may name; another gets 421 HOST_NOT_ALLOWED. Tenancy hostnames and "
+                    + "health are always allowed."
             ),
             ConfigKey(
                 "serve.http.idle_timeout",

@@ -27,6 +27,7 @@ extension TalosConfig {
             guard nanoseconds > 0 else { throw ConfigError("serve.http.\(key): must be greater than 0") }
             config[keyPath: keyPath] = .nanoseconds(nanoseconds)
         }
+        config.allowedHosts = try reader.strings("serve.http.allowed_hosts").map { $0.lowercased() }
         config.maxConnections = Int(try reader.int("serve.http.max_connections", in: 1...1_000_000) ?? 4096)
         config.maxFeedSubscribers = Int(try reader.int("serve.http.max_feed_subscribers", in: 1...1_000_000) ?? 256)
         if let rate = try reader.number("serve.public.rate_limit.per_second") {

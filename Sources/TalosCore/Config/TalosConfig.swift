@@ -50,6 +50,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var cors = CORSPolicy()
     /// Proxies whose client-IP headers are believed (spec §15.2); empty = believe the nearest hop.
     public var trustedProxies: [CIDR] = []
+    /// `serve.http.allowed_hosts`: lower-cased hosts a request may name (spec §16.2); empty = any. Hot-reloadable.
+    public var allowedHosts: [String] = []
     /// A connection with no request in progress for this long is closed (spec §15.3).
     public var idleTimeout: Duration = .seconds(60)
     /// A request's headers and body must arrive within this long, or it gets 408 (spec §15.3).

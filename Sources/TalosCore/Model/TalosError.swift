@@ -67,6 +67,10 @@ public struct TalosError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let parentKeyRevoked = Reason("PARENT_KEY_REVOKED", .permissionDenied)
         /// 403: derive asked for a scope the parent key does not hold (exact string match).
         public static let scopeNotAllowed = Reason("SCOPE_NOT_ALLOWED", .permissionDenied)
+        /// 403: a state-changing request a browser sent from another origin (spec §16.1).
+        public static let crossOriginRequest = Reason("CROSS_ORIGIN_REQUEST", .permissionDenied)
+        /// 421 (status INVALID_ARGUMENT): the request's `Host` is not in `serve.http.allowed_hosts` (spec §16.2).
+        public static let hostNotAllowed = Reason("HOST_NOT_ALLOWED", .invalidArgument)
         /// 403: self-revoke of an active PUBLIC key (spec §14.5).
         public static let publicKeyNotSelfRevocable = Reason("PUBLIC_KEY_NOT_SELF_REVOCABLE", .permissionDenied)
         /// 404: no key with that id in the tenant; also every self-revoke authentication failure (anti-enumeration).
