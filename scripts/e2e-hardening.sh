@@ -194,6 +194,12 @@ write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{"enabled":true,"allowed_orig
 check "CORS enabled by a reload: the preflight is allowed without a restart" test "$(cors_preflight)" = "204 https://app.example.com"
 write_config CLIENT_IP_SOURCE_X_FORWARDED_FOR 10s '{}' 4s '["192.0.2.0/24"]' && kill -HUP $reload_pid && sleep 0.5
 check "trusted_proxies by a reload: a peer outside them has its X-Forwarded-For ignored" test "$(via 10.1.2.3)" = false
+host_status() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "$rurl/v2alpha1/admin/issuedApiKeys"; }
+check "any Host is served before allowed_hosts is set" test "$(host_status rebound.example)" = 200
+python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['serve']['http']['allowed_hosts']=['127.0.0.1']; json.dump(c, open(sys.argv[1],'w'))" "$config"
+kill -HUP $reload_pid && sleep 0.5
+check "allowed_hosts by a reload: another Host is 421, 127.0.0.1 is served" \
+  test "$(host_status rebound.example) $(host_status "127.0.0.1:$reload_port")" = "421 200"
 # Two tenants on one database (spec §9.2): chosen by Host, each with its own HMAC secret, never seeing the other's keys.
 tenant_port=$(free_port)
 printf '{"secrets":{"hmac":{"current":"tenant-a-secret-that-is-long-enough-000"}}}' >"$work/tenant-a.json"
