@@ -31,7 +31,7 @@ public func buildApplication(
     // The verification cache (spec §5.9): `cache.type = memory`; `cache.enabled` is read per request (hot reload).
     // With a cluster invalidation feed it stays unused until the feed is listening.
     let cache =
-        config.cacheType == "memory"
+        config.cacheType == .memory
         ? VerificationCache(
             maxBytes: Int(config.cacheMaxSize),
             clock: clock,
@@ -116,7 +116,7 @@ public func buildApplication(
     var features: [String] = []
     if cache != nil { features.append(config.cacheEnabled ? "cache" : "cache(disabled)") }
     if handle.invalidationFeed != nil, cache != nil { features.append("cache-invalidation-feed") }
-    if config.rateLimitEnabled { features.append("rate-limit(\(config.rateLimitBackend))") }
+    if config.rateLimitEnabled { features.append("rate-limit(\(config.rateLimitBackend.rawValue))") }
     if config.multitenancyEnabled { features.append("multitenancy(\(config.networks.count) networks)") }
     if reloadSource != nil { features.append("hot-reload") }
     logger.info(
@@ -187,12 +187,12 @@ private func feedUp(_ cache: VerificationCache?, _ handle: StorageHandle) -> @Se
 /// - Throws: `ConfigError` when the storage has no cluster-wide limiter (`postgres` on SQLite).
 private func rateLimiter(config: TalosConfig, handle: StorageHandle) throws(ConfigError) -> any RateLimiter {
     switch config.rateLimitBackend {
-    case "postgres":
+    case .postgres:
         guard let limiter = handle.rateLimiter else {
             throw ConfigError("rate_limit.backend: postgres needs a postgres:// db.dsn (the counters live there)")
         }
         return limiter
-    default: return MemoryRateLimiter()
+    case .memory: return MemoryRateLimiter()
     }
 }
 

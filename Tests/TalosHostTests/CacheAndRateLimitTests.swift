@@ -11,7 +11,7 @@ import Testing
 
     static func cachedConfig() -> TalosConfig {
         var config = testConfig()
-        config.cacheType = "memory"
+        config.cacheType = .memory
         config.cacheEnabled = true
         return config
     }
@@ -159,7 +159,7 @@ import Testing
     @Test func postgresLimiterNeedsPostgres() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true
-        config.rateLimitBackend = "postgres"
+        config.rateLimitBackend = .postgres
         await #expect(
             throws: ConfigError("rate_limit.backend: postgres needs a postgres:// db.dsn (the counters live there)")
         ) {

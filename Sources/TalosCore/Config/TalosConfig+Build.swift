@@ -90,8 +90,11 @@ extension TalosConfig {
             guard !dsn.isEmpty else { throw ConfigError("db.dsn: must not be empty") }
             config.databaseDSN = dsn
         }
-        config.cacheType = try reader.string("cache.type") ?? "noop"
-        if config.cacheType == "redis" { throw ConfigError("cache.type: redis is not supported (use noop or memory)") }
+        let cacheType = try reader.string("cache.type") ?? CacheType.noop.rawValue
+        guard let type = CacheType(rawValue: cacheType) else {
+            throw ConfigError("cache.type: \(cacheType) is not supported (use noop or memory)")
+        }
+        config.cacheType = type
         config.cacheEnabled = try reader.bool("cache.enabled") ?? false
         config.cacheTTL =
             try reader.duration("cache.ttl", allowNegative: true).map(Duration.nanoseconds) ?? config.cacheTTL
@@ -106,10 +109,13 @@ extension TalosConfig {
         _ = try reader.string("cache.redis.password")
         _ = try reader.bool("cache.redis.tls.enabled")
         config.rateLimitEnabled = try reader.bool("rate_limit.enabled") ?? false
-        config.rateLimitBackend = try reader.string("rate_limit.backend") ?? "memory"
-        if config.rateLimitBackend == "redis" {
-            throw ConfigError("rate_limit.backend: redis is not supported (no Redis client; use memory or postgres)")
+        let limiter = try reader.string("rate_limit.backend") ?? RateLimitBackend.memory.rawValue
+        guard let backend = RateLimitBackend(rawValue: limiter) else {
+            throw ConfigError(
+                "rate_limit.backend: \(limiter) is not supported (no Redis client; use memory or postgres)"
+            )
         }
+        config.rateLimitBackend = backend
         config.lastUsedQueueSize = Int(try reader.int("last_used.queue_size", in: 256...1_000_000) ?? 10_000)
         config.lastUsedFlushSize = Int(try reader.int("last_used.flush_size", in: 1...10_000) ?? 100)
         if let interval = try reader.duration("last_used.flush_interval") {

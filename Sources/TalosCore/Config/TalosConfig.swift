@@ -15,6 +15,22 @@ public struct ExpiringValue: Sendable, Hashable {
     public func isActive(at now: Timestamp) -> Bool { expiresAt.map { now < $0 } ?? true }
 }
 
+/// `cache.type` (spec §9.2); `redis` is accepted by the schema for Ory's files and refused at load.
+public enum CacheType: String, Sendable, Hashable, CaseIterable {
+    /// No verification cache.
+    case noop
+    /// The in-process verification cache, kept coherent across replicas by the invalidation feed.
+    case memory
+}
+
+/// `rate_limit.backend` (spec §15.9); `redis` is accepted by the schema for Ory's files and refused at load.
+public enum RateLimitBackend: String, Sendable, Hashable, CaseIterable {
+    /// Counters in this process.
+    case memory
+    /// Exact counters across replicas, in PostgreSQL.
+    case postgres
+}
+
 /// One tenant of a multi-tenant deployment.
 public struct NetworkConfig: Sendable, Hashable {
     /// The `Host` that selects this network (compared case-insensitively, port ignored).
@@ -111,7 +127,7 @@ public struct TalosConfig: Sendable, Hashable {
     /// parameters in the query string are consumed before connecting (spec §9.2).
     public var databaseDSN = "sqlite://./talos.db"
     /// `cache.type`: `memory` builds the verification cache, `noop` builds none; `redis` is rejected at load.
-    public var cacheType = "noop"
+    public var cacheType = CacheType.noop
     /// `cache.enabled`: whether verification uses the cache, which also needs `cache.type = memory`. Hot-reloadable.
     public var cacheEnabled = false
     /// `cache.ttl`: how long a cached key record may answer; zero or negative = nothing is cached. Default 5m.
@@ -120,8 +136,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var cacheMaxSize: Int64 = 104_857_600
     /// `rate_limit.enabled`: whether keys' `rate_limit_policy` is enforced on verification (spec §5.7). Hot-reloadable.
     public var rateLimitEnabled = false
-    /// `memory` (per process) or `postgres` (cluster-wide, spec §15.9).
-    public var rateLimitBackend = "memory"
+    /// `rate_limit.backend`: `memory` (per process) or `postgres` (cluster-wide, spec §15.9).
+    public var rateLimitBackend = RateLimitBackend.memory
     /// `last_used.queue_size`: how many uses may wait for a flush; a use arriving at a full buffer is dropped
     /// (spec §5.8). 256…1000000.
     public var lastUsedQueueSize = 10_000
