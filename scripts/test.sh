@@ -20,7 +20,7 @@ if [ -z "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
     echo "notice: PostgreSQL is not installed; skipping the Postgres suites (apt-get install postgresql)" >&2
   fi
 fi
-swift format lint --strict -r -p Sources Tests Benchmarks Examples Package.swift
+swift format lint --strict -r -p Sources Tests Benchmarks Examples Package.swift Fuzz/Sources Fuzz/Package.swift
 scripts/import-check.py
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2

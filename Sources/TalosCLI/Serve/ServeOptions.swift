@@ -5,7 +5,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "JSON configuration file.")
     var config: String?
 
-    @Flag(help: "Development mode: a generated HMAC secret kept next to the SQLite file; not for production.")
+    @Flag(help: "Development mode: a generated HMAC secret next to the SQLite file, loopback only; not for production.")
     var dev = false
 
     @Flag(help: "Apply pending migrations before serving (under an advisory lock where the database has one).")
