@@ -63,9 +63,9 @@ bench_config() { # storage crypto
   local urls="$ed_key"
   [ "$crypto" = libsodium ] || urls="$ed_key,$rsa_key"
   env+=(TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$urls")
-  env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/server.log" 2>&1 &
+  env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_alive "$url"
   local secret jwt_ed jwt_rs="" macaroon
   secret=$(curl -sf -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"bench","actor_id":"bench","scopes":["read"]}' | jq -r .secret)
   jwt_ed=$(curl -sf -X POST "$url/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
@@ -77,9 +77,9 @@ bench_config() { # storage crypto
     # A short-lived second process on the same database signs with the RSA key (signing_key_id=rsa).
     local helper_port; helper_port=$(free_port)
     env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_SERVE_HTTP_PORT="$helper_port" \
-      TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID=rsa TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >/dev/null 2>&1 &
+      TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID=rsa TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >/dev/null 2>&1 &
     local helper=$!
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$helper_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+    wait_alive "http://127.0.0.1:$helper_port"
     jwt_rs=$(curl -sf -X POST "http://127.0.0.1:$helper_port/v2alpha1/admin/apiKeys:derive" -d "{\"credential\":\"$secret\",\"ttl\":\"1h\"}" | jq -r .token.token)
     kill -TERM $helper; wait $helper 2>/dev/null || true
   fi
@@ -116,9 +116,9 @@ bench_config() { # storage crypto
   kill -TERM $server; wait $server 2>/dev/null || true; server=""
   if [ "$storage" = postgres ]; then
     # The cluster-wide limiter: one atomic upsert per verification.
-    env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_RATE_LIMIT_BACKEND=postgres TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/server.log" 2>&1 &
+    env "${env[@]}" TALOS_DB_DSN="$dsn" TALOS_RATE_LIMIT_BACKEND=postgres TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+    wait_alive "$url"
     run "$c verify_rl_postgres" "$url/v2alpha1/admin/apiKeys:verify" verify-limited.lua
     kill -TERM $server; wait $server 2>/dev/null || true; server=""
   fi

@@ -158,7 +158,7 @@ if __name__ == "__main__":
 PY
 
 start_server() { # name port; waits for /health/alive; sets $server
-  TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >>"$work/$1.log" 2>&1 &
+  TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >>"$work/$1.log" 2>&1 &
   server=$!
   for _ in $(seq 1 150); do
     curl -sf "http://127.0.0.1:$2/health/alive" >/dev/null 2>&1 && return 0

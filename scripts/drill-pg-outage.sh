@@ -34,9 +34,9 @@ export TALOS_CREDENTIALS_ISSUER="https://outage-drill.example.com"
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 "$binary" migrate up >/dev/null
 port=$(free_port)
-TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/server.log" 2>&1 &
+TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "http://127.0.0.1:$port"
 curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "server not ready:"; tail -20 "$work/server.log"; exit 1; }
 
 cat >"$work/outage.py" <<'PY'

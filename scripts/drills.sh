@@ -12,6 +12,7 @@ binary=$(realpath "$1")
 dsn=${2:-}
 pg_port=${3:-}
 scripts=$(realpath "$(dirname "$0")")
+. "$scripts/lib.sh"
 if [ -n "$dsn" ] && [ -z "$pg_port" ]; then echo "usage: $0 BINARY [POSTGRES_DSN PG_PORT]" >&2; exit 2; fi
 work=$(mktemp -d)
 server=""
@@ -32,15 +33,15 @@ fi
 
 hostile() {
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   # A JWT signing key, so that derive never answers 500 SIGNING_KEY_UNAVAILABLE.
   TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS=$("$binary" jwk generate eddsa --kid hostile --base64) \
     TALOS_SECRETS_HMAC_CURRENT="hostile-drill-secret-that-is-long-enough-0123456789" \
     TALOS_CREDENTIALS_ISSUER="https://hostile-drill.example.com" TALOS_DB_DSN="sqlite://$work/hostile.db" \
     TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_LOG_LEVEL=warn \
-    TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/hostile.log" 2>&1 &
+    TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/hostile.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_alive "http://127.0.0.1:$port"
   local status=0
   python3 "$scripts/drill-hostile.py" "http://127.0.0.1:$port" || status=$?
   kill -TERM "$server" 2>/dev/null

@@ -17,7 +17,7 @@ rsa=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)
 check "jwk generate prints base64:// URLs" bash -c "[[ '$ed' == base64://* && '$rsa' == base64://* ]]"
 export TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$ed,$rsa"
 start() { # mode port → waits for /health/alive
-  TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve $1 >"$work/$1-$2.log" 2>&1 &
+  TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve $1 >"$work/$1-$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$work/$1-$2.log"; return 1

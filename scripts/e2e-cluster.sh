@@ -27,7 +27,7 @@ export TALOS_RATE_LIMIT_ENABLED=true TALOS_RATE_LIMIT_BACKEND=postgres
 
 start() { # name port
   local name=$1 port=$2
-  TALOS_SERVE_HTTP_PORT="$port" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/$name.log" 2>&1 &
+  TALOS_SERVE_HTTP_PORT="$port" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "server $name did not start:"; cat "$work/$name.log"; return 1

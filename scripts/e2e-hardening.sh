@@ -14,7 +14,7 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=info
 
 start() { # name port [extra args/env via env]...; waits for /health/alive
   local name=$1 port=$2; shift 2
-  env TALOS_SERVE_HTTP_PORT="$port" TALOS_DB_DSN="sqlite://$work/$name.db" "$@" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/$name.log" 2>&1 &
+  env TALOS_SERVE_HTTP_PORT="$port" TALOS_DB_DSN="sqlite://$work/$name.db" "$@" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/$name.log" 2>&1 &
   pids+=($!)
   eval "pid_$name=$!"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -157,9 +157,9 @@ reload_port=$(free_port)
 config="$work/reload.json"
 write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s,"client_ip_source":"%s","read_timeout":"%s","idle_timeout":"%s","cors":%s,"trusted_proxies":%s}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$2" "${4:-1s}" "${3:-{\}}" "${5:-[]}" "$work" >"$config"; }
 write_config CLIENT_IP_SOURCE_REMOTE_ADDR 30s
-TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
+TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve --config "$config" >"$work/reload.log" 2>&1 &
 pids+=($!); reload_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$reload_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "http://127.0.0.1:$reload_port"
 rurl="http://127.0.0.1:$reload_port"
 # idle_timeout (spec §15.3, 1 s here): a kept-alive connection with no request in progress is closed.
 idle_close() { python3 - "$reload_port" <<'PY'
@@ -206,9 +206,9 @@ printf '{"secrets":{"hmac":{"current":"tenant-a-secret-that-is-long-enough-000"}
 printf '{"secrets":{"hmac":{"current":"tenant-b-secret-that-is-long-enough-111"}}}' >"$work/tenant-b.json"
 printf '{"multitenancy":{"enabled":true,"networks":[{"hostname":"a.example.com","id":"11111111-1111-4111-8111-111111111111","config_path":"%s"},{"hostname":"b.example.com","id":"22222222-2222-4222-8222-222222222222","config_path":"%s"}]}}' \
   "$work/tenant-a.json" "$work/tenant-b.json" >"$work/tenants.json"
-TALOS_SERVE_HTTP_PORT=$tenant_port TALOS_DB_DSN="sqlite://$work/tenants.db" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve --config "$work/tenants.json" >"$work/tenants.log" 2>&1 &
+TALOS_SERVE_HTTP_PORT=$tenant_port TALOS_DB_DSN="sqlite://$work/tenants.db" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve --config "$work/tenants.json" >"$work/tenants.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$tenant_port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "http://127.0.0.1:$tenant_port"
 turl="http://127.0.0.1:$tenant_port"
 tenant_a=$(curl -s -H 'Host: a.example.com' -X POST "$turl/v2alpha1/admin/issuedApiKeys" -d '{"name":"t","actor_id":"t"}')
 tenant_secret=$(jq -r .secret <<<"$tenant_a"); tenant_key=$(jq -r .issued_api_key.key_id <<<"$tenant_a")

@@ -18,7 +18,7 @@ start() { # signing key id
     TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$ed,$rsa" \
     TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEY_ID="$1" "$binary" serve >>"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_alive "http://127.0.0.1:$port"
 }
 start ed
 url="http://127.0.0.1:$port"

@@ -19,7 +19,7 @@ TALOS_SECRETS_HMAC_CURRENT=$hmac TALOS_CREDENTIALS_ISSUER=https://metrics.exampl
   TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$signing" \
   "$binary" serve >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "http://127.0.0.1:$port"
 url="http://127.0.0.1:$port"; murl="http://127.0.0.1:$metrics_port"
 
 # The workload: 3 issued keys, 7 valid verifies (1 miss + 6 hits), 3 unknown credentials, 1 revoke, 2 derived tokens

@@ -23,7 +23,7 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 
 start() { # name port [extra env...]; waits for /health/alive
   local name=$1 port=$2; shift 2
-  env TALOS_SERVE_HTTP_PORT="$port" "$@" TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" serve >"$work/$name.log" 2>&1 &
+  env TALOS_SERVE_HTTP_PORT="$port" "$@" TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve >"$work/$name.log" 2>&1 &
   pids+=($!)
   eval "pid_$name=$!"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && return 0; sleep 0.1; done

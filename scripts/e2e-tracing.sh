@@ -21,7 +21,7 @@ TALOS_SECRETS_HMAC_CURRENT=$hmac TALOS_CREDENTIALS_ISSUER=https://tracing.exampl
   TALOS_TRACING_SERVICE_NAME=talos-e2e "$binary" serve >"$work/server.log" 2>&1 &
 server=$!
 pids+=($server)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "http://127.0.0.1:$port"
 url="http://127.0.0.1:$port"
 secret=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"t","actor_id":"t"}' | jq -r .secret)
 trace=4bf92f3577b34da6a3ce929d0e0e4736; caller=00f067aa0ba902b7

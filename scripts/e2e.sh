@@ -5,22 +5,17 @@ set -euo pipefail
 binary=$(realpath "${1:-.build/debug/talos}")
 scripts=$(realpath "$(dirname "$0")")
 workdir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$scripts/lib.sh"
+port=$(free_port)
+metrics_port=$(free_port)
 export TALOS_URL="http://127.0.0.1:$port"
-passed=0
-failed=0
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok   - $name"; else failed=$((failed + 1)); echo "FAIL - $name"; fi
-}
 
 # No serve.http.host here: --dev itself must choose loopback (spec §16.2).
 (cd "$workdir" && TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) \
   >"$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$workdir"' EXIT
-for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "$TALOS_URL"
 listening() { # port → the addresses listening on it, from /proc/net/tcp{,6}
   python3 - "$1" <<'PY'
 import socket, sys
@@ -73,15 +68,15 @@ check "CLI exit code 2 on usage error" bash -c "\"$binary\" keys issue 2>/dev/nu
 check "CLI exit code 1 on API error" bash -c "\"$binary\" keys issued get 00000000-0000-4000-8000-000000000000 -e $TALOS_URL 2>/dev/null; test \$? = 1"
 
 # Hot reload: a --config server picks up a new key prefix on SIGHUP and rejects an invalid file, keeping the old one.
-reload_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+reload_port=$(free_port)
 reload_url="http://127.0.0.1:$reload_port"
 config="$workdir/reload.json"
 write_config() { printf '{"serve":{"http":{"host":"127.0.0.1","port":%s}},"credentials":{"issuer":"http://reload","api_keys":{"prefix":{"current":"%s"}}},"db":{"dsn":"sqlite://%s/reload.db"}}' "$reload_port" "$1" "$workdir" >"$config"; }
 write_config first
-TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+TALOS_SERVE_METRICS_PORT=$(free_port) \
   TALOS_SECRETS_HMAC_CURRENT=reload-secret-that-is-long-enough-012345 "$binary" serve --config "$config" >"$workdir/reload.log" 2>&1 &
 reload_server=$!
-for _ in $(seq 1 100); do curl -sf "$reload_url/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "$reload_url"
 issue_prefix() { curl -s -X POST "$reload_url/v2alpha1/admin/issuedApiKeys" -d '{"name":"r","actor_id":"r"}' | jq -r .secret | cut -d_ -f1; }
 check "config prefix in force" test "$(issue_prefix)" = first
 write_config second && kill -HUP $reload_server && sleep 0.5
@@ -98,7 +93,7 @@ wait $server && code=0 || code=$?
 check "SIGTERM exits 0" test "$code" = 0
 (cd "$workdir" && TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port exec "$binary" serve --dev) >>"$workdir/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do curl -sf "$TALOS_URL/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_alive "$TALOS_URL"
 check "last use flushed on shutdown" test "$(curl -s "$TALOS_URL/v2alpha1/admin/issuedApiKeys/$(jq -r .issued_api_key.key_id <<<"$used")" | jq -r '.last_used_time != null')" = true
 kill -TERM $server; wait $server || true
 check "no secret in the log" bash -c "! grep -q 'ory_ak_v1_' '$workdir/server.log'"

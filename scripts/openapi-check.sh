@@ -10,13 +10,13 @@ server=""
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
 for mode in all admin public; do
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   args=(serve); [ "$mode" = all ] || args+=("$mode")
   TALOS_SECRETS_HMAC_CURRENT="openapi-check-secret-that-is-long-enough-01" TALOS_CREDENTIALS_ISSUER=https://e2e.example.com \
     TALOS_DB_DSN="sqlite://$work/$mode.db" TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_LOG_LEVEL=warn \
-    TALOS_SERVE_METRICS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') "$binary" "${args[@]}" >"$work/$mode.log" 2>&1 &
+    TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" "${args[@]}" >"$work/$mode.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/alive" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_alive "http://127.0.0.1:$port"
   curl -sf "http://127.0.0.1:$port/openapi.json" -o "$work/$mode.json"
   curl -sf "http://127.0.0.1:$port/openapi.json" -o "$work/$mode.again.json"
   check "$mode: openapi-spec-validator accepts the served document" "$tools/openapi-spec-validator" "$work/$mode.json"

@@ -21,6 +21,7 @@ if [ $# -lt 1 ]; then
 fi
 binary=$(realpath "$1")
 root=$(realpath "$(dirname "$0")/..")
+. "$root/scripts/lib.sh"
 st=${SCHEMATHESIS:-schemathesis}
 if ! command -v "$st" >/dev/null 2>&1; then
   echo "schemathesis: '$st' not found; install it with 'pip install schemathesis' (version 4 or later)" >&2
@@ -48,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 
 # A signing key makes derive answer 200 for valid parents; a public prefix makes KEY_VISIBILITY_PUBLIC valid.
@@ -62,7 +63,7 @@ signing_keys=$("$binary" jwk generate eddsa --kid schemathesis --base64)
     TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$signing_keys" \
     TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT="$port" TALOS_LOG_LEVEL=warn \
     TALOS_SERVE_METRICS_HOST=127.0.0.1 \
-    TALOS_SERVE_METRICS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+    TALOS_SERVE_METRICS_PORT="$(free_port)" \
     exec "$binary" serve
 ) >"$workdir/server.log" 2>&1 &
 server=$!
