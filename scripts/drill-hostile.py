@@ -3,7 +3,7 @@
 
     scripts/drill-hostile.py BASE_URL [--seed N] [--count N] [--workers N] [--verbose]
 
-Covers every method+path of the route table (Sources/TalosHost/Handlers.swift `routes()`), wrong methods, unknown
+Covers every method+path of the server's own `GET /openapi.json` (read at start), wrong methods, unknown
 paths, non-canonical paths (`%61dmin`, `//`, `/./`, `..`, trailing `/`), bad JSON of many kinds (truncated, deep
 nesting, huge numbers, invalid UTF-8, wrong types per field, nulls, duplicate keys, long strings, NUL bytes, many
 values), wrong content types, bodies around the 1 MiB / 16 MiB limits, bad query parameters, bad key ids, garbage
@@ -29,6 +29,7 @@ import argparse
 import base64
 import collections
 import hashlib
+import http.client
 import json
 import random
 import re
@@ -46,35 +47,52 @@ MiB = 1024 * 1024
 ONE, SIXTEEN = MiB, 16 * MiB
 TIMEOUT = 10.0
 
-# The route table of Handlers.swift routes(): (method, template, body kind, body limit).
-ROUTES = [
-    ("GET", "/health/alive", None, ONE),
-    ("GET", "/health/ready", None, ONE),
-    ("GET", "/version", None, ONE),
-    ("POST", f"{ADMIN}/issuedApiKeys", "issue", ONE),
-    ("GET", f"{ADMIN}/issuedApiKeys", "list", ONE),
-    ("GET", f"{ADMIN}/issuedApiKeys/{{issued}}", None, ONE),
-    ("PATCH", f"{ADMIN}/issuedApiKeys/{{issued}}", "update_issued", ONE),
-    ("POST", f"{ADMIN}/issuedApiKeys/{{issued}}:rotate", "rotate", ONE),
-    ("POST", f"{ADMIN}/issuedApiKeys/{{issued}}:revoke", "revoke", ONE),
-    ("POST", f"{ADMIN}/importedApiKeys", "import", ONE),
-    ("POST", f"{ADMIN}/importedApiKeys:batchCreate", "batch_import", SIXTEEN),
-    ("POST", f"{ADMIN}/importedApiKeys:batchImport", "batch_import", SIXTEEN),
-    ("GET", f"{ADMIN}/importedApiKeys", "list", ONE),
-    ("GET", f"{ADMIN}/importedApiKeys/{{imported}}", None, ONE),
-    ("PATCH", f"{ADMIN}/importedApiKeys/{{imported}}", "update_imported", ONE),
-    ("DELETE", f"{ADMIN}/importedApiKeys/{{imported}}", None, ONE),
-    ("POST", f"{ADMIN}/importedApiKeys/{{imported}}:revoke", "revoke", ONE),
-    ("POST", f"{ADMIN}/apiKeys/{{any}}:revoke", "revoke", ONE),
-    ("POST", f"{ADMIN}/apiKeys:verify", "verify", ONE),
-    ("POST", f"{ADMIN}/apiKeys:batchVerify", "batch_verify", SIXTEEN),
-    ("POST", "/v2alpha1/apiKeys:selfRevoke", "self_revoke", ONE),
-    ("POST", f"{ADMIN}/apiKeys:derive", "derive", ONE),
-    ("GET", f"{ADMIN}/derivedKeys/jwks.json", None, ONE),
-    ("GET", "/v2alpha1/derivedKeys/jwks.json", None, ONE),
-]
-# Routes of spec §15.11 and §15.14 that may not exist yet: probed with wrong methods and bad variants only (a GET of
-# the event stream would never end).
+# The route table, read from the server's own `GET /openapi.json` at start (load_routes): (method, template, body kind,
+# body limit). What the drill sends to each operation, by operationId; an operation the document has and this table
+# lacks stops the drill, so that no route goes untested.
+BODY_KINDS = {
+    "isAlive": (None, ONE), "isReady": (None, ONE), "getVersion": (None, ONE),
+    "issueApiKey": ("issue", ONE), "listIssuedApiKeys": ("list", ONE), "getIssuedApiKey": (None, ONE),
+    "updateIssuedApiKey": ("update_issued", ONE), "rotateIssuedApiKey": ("rotate", ONE),
+    "revokeIssuedApiKey": ("revoke", ONE), "importApiKey": ("import", ONE),
+    "batchCreateImportedApiKeys": ("batch_import", SIXTEEN), "batchImportImportedApiKeys": ("batch_import", SIXTEEN),
+    "listImportedApiKeys": ("list", ONE), "getImportedApiKey": (None, ONE),
+    "updateImportedApiKey": ("update_imported", ONE), "deleteImportedApiKey": (None, ONE),
+    "revokeImportedApiKey": ("revoke", ONE), "revokeApiKey": ("revoke", ONE), "verifyApiKey": ("verify", ONE),
+    "batchVerifyApiKeys": ("batch_verify", SIXTEEN), "selfRevokeApiKey": ("self_revoke", ONE),
+    "deriveToken": ("derive", ONE), "getAdminDerivedKeysJwks": (None, ONE), "getDerivedKeysJwks": (None, ONE),
+}
+# Probed with wrong methods and bad variants only: the document itself, and the event stream (a GET never ends).
+EXTRA_OPERATIONS = {"getOpenApiDocument", "watchRevocations"}
+ROUTES = []
+
+
+def load_routes(port):
+    """The route table from the server's OpenAPI document; `{key_id}` becomes the id kind the path holds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", "/openapi.json")
+    document = json.loads(conn.getresponse().read())
+    conn.close()
+    routes, unknown = [], []
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            name = operation["operationId"]
+            if name in EXTRA_OPERATIONS:
+                continue
+            if name not in BODY_KINDS:
+                unknown.append(f"{method.upper()} {template} ({name})")
+                continue
+            kind = ("issued" if "/issuedApiKeys/" in template else "imported" if "/importedApiKeys/" in template
+                    else "any")
+            routes.append((method.upper(), template.replace("{key_id}", "{" + kind + "}")) + BODY_KINDS[name])
+    if unknown:
+        sys.exit("hostile: /openapi.json has operations this drill does not know how to feed: " + ", ".join(unknown))
+    return routes
+
+
+# The paths of EXTRA_OPERATIONS, probed with wrong methods and bad variants only.
 EXTRA_PATHS = ["/openapi.json", f"{ADMIN}/revocations:watch"]
 STANDARD_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 ODD_METHODS = ["HEAD", "PROPFIND", "MKCOL", "FOO", "get", "Post", "G\x01T", "PURGE", "SEARCH", "LINK", "QUERY", "M" * 300]
@@ -1114,7 +1132,6 @@ def get(port, path, timeout=5.0):
 
 
 def call(port, method, path, body):
-    import http.client
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
     response = conn.getresponse()
@@ -1170,6 +1187,7 @@ def main():
     if not alive(port):
         print(f"hostile: the server at {args.base_url} does not answer /health/alive")
         sys.exit(1)
+    ROUTES[:] = load_routes(port)
     world = setup(port)
     rng = random.Random(args.seed)
     risky, cases = Generator(rng, f"127.0.0.1:{port}", world).all_cases(args.count)
