@@ -39,6 +39,7 @@ print(" ".join(sorted(found)) or "nothing")
 PY
 }
 check "--dev listens on loopback only ($(listening "$port"))" test "$(listening "$port")" = 127.0.0.1
+check "… and so does its metrics listener ($(listening "$metrics_port"))" test "$(listening "$metrics_port")" = 127.0.0.1
 
 mkdir -p "$workdir/bin" && ln -s "$binary" "$workdir/bin/talos"
 check "quickstart" env PATH="$workdir/bin:$PATH" "$scripts/quickstart.sh"

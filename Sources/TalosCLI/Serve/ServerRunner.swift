@@ -155,6 +155,7 @@ struct ServerRunner {
         if config.issuer == nil { config.issuer = "http://localhost:\(port)" }
         // The laptop only (spec §16.2): loopback, and only loopback names, unless configured otherwise.
         if config.sourceValues["serve.http.host"] == nil { config.httpHost = "127.0.0.1" }
+        if config.sourceValues["serve.metrics.host"] == nil { config.metricsHost = "127.0.0.1" }
         if config.sourceValues["serve.http.allowed_hosts"] == nil { config.allowedHosts = Self.loopbackHosts }
         logger.warning("development mode: generated secrets, not for production")
         guard config.hmacSecret == nil else { return }

@@ -73,7 +73,12 @@ public enum ConfigSchema {
     /// The key table, in the order of the documentation.
     public static let table: [ConfigKey] =
         [
-            ConfigKey("serve.http.host", .string, default: "0.0.0.0", "Address the API listener binds."),
+            ConfigKey(
+                "serve.http.host",
+                .string,
+                default: "0.0.0.0 (--dev: 127.0.0.1)",
+                "Address the API listener binds."
+            ),
             ConfigKey("serve.http.port", .int, default: "4420 (serve public: 4421)", "Port of the API listener."),
             ConfigKey("serve.http.cors.enabled", .bool, default: "false", reload: true, "Answer CORS preflights."),
             ConfigKey(
@@ -185,7 +190,12 @@ public enum ConfigSchema {
                 default: "40",
                 "Self-revoke burst per client; 0 disables."
             ),
-            ConfigKey("serve.metrics.host", .string, default: "0.0.0.0", "Address the metrics listener binds."),
+            ConfigKey(
+                "serve.metrics.host",
+                .string,
+                default: "0.0.0.0 (--dev: 127.0.0.1)",
+                "Address the metrics listener binds."
+            ),
             ConfigKey("serve.metrics.port", .int, default: "4422 (serve public: 4423)", "Port of `/metrics`."),
             ConfigKey(
                 "credentials.issuer",
