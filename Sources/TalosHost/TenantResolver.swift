@@ -40,11 +40,17 @@ struct TenantResolver: Sendable {
             forwarded = request.headers[values: Self.forwardedHost].flatMap { $0.split(separator: ",") }.last
                 .map(String.init)
         }
-        let host = Self.hostname(forwarded ?? request.headers[Self.host] ?? request.head.authority ?? "")
+        let host = Self.hostname(forwarded ?? Self.requestHost(request))
         guard let nid = networks[host] else {
             throw TalosError(.networkNotFound, "no network configured for host \"\(host)\"")
         }
         return nid
+    }
+
+    /// The host a request names, as sent (port included): its one `Host` (`ConnectionGuard` refuses none or several
+    /// and folds an absolute-form target into it), read as a field where it stayed one (in-process tests).
+    static func requestHost(_ request: Request) -> String {
+        request.headers[host] ?? request.head.authority ?? ""
     }
 
     /// A host without its port, lower-cased.

@@ -17,7 +17,7 @@ struct AllowedHostsMiddleware: RouterMiddleware {
     ) async throws -> Response {
         let allowed = httpSettings.current.allowedHosts
         guard !allowed.isEmpty, !request.uri.path.hasPrefix("/health/") else { return try await next(request, context) }
-        let host = TenantResolver.hostname(request.headers[TenantResolver.host] ?? request.head.authority ?? "")
+        let host = TenantResolver.hostname(TenantResolver.requestHost(request))
         guard allowed.contains(host) else {
             throw RoutingFailure(
                 error: TalosError(.hostNotAllowed, "host \"\(host)\" is not allowed"),

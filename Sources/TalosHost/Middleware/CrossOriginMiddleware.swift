@@ -35,8 +35,7 @@ struct CrossOriginMiddleware: RouterMiddleware {
             return !["same-origin", "none"].contains(site.trimmingSpaces.lowercased())
         }
         guard let origin = request.headers[.origin] else { return false }
-        let host = request.headers[TenantResolver.host] ?? request.head.authority ?? ""
-        return authority(ofOrigin: origin) != host.trimmingSpaces.lowercased()
+        return authority(ofOrigin: origin) != TenantResolver.requestHost(request).trimmingSpaces.lowercased()
     }
 
     /// `https://Example.com:8443` → `example.com:8443`; `nil` for `null` or anything without a scheme.
