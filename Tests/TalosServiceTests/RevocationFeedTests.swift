@@ -145,6 +145,19 @@ import Testing
             return
         }
         #expect(d.keyID == "d")
+        // A tenant whose first event follows the loss cannot vouch for the epoch (a resume from before the loss),
+        // only for what came after it.
+        let fresh = "22222222-2222-4222-8222-222222222222"
+        var freshLive = try feed.subscribe(nid: fresh, lastEventID: nil).makeAsyncIterator()
+        feed.publish(nid: fresh, keyID: "e", kind: .issued)
+        guard case .revoked(let e)? = await freshLive.next() else {
+            Issue.record("no event for the new tenant")
+            return
+        }
+        var afterLoss = try feed.subscribe(nid: fresh, lastEventID: e.id - 1).makeAsyncIterator()
+        #expect(await afterLoss.next() == .revoked(e))
+        var beforeLoss = try feed.subscribe(nid: fresh, lastEventID: e.id - 2).makeAsyncIterator()
+        #expect(await beforeLoss.next() == .reset)
     }
 
     /// The change queue holds 100 000 changes: one more is a loss of the channel, never a silent drop.

@@ -56,6 +56,12 @@ public final class RevocationFeed: InvalidationSink, Service {
         var nextSubscriber = 0
         /// Whether the channel was ever lost: a tenant without events can then no longer vouch for its first id.
         var lost = false
+
+        /// The tenant's log; one without events starts at the epoch, or past a skipped id once the channel was
+        /// lost (as `resetAll` leaves the tenants it knows).
+        func log(of nid: String, epoch: Int64) -> TenantLog {
+            tenants[nid] ?? (lost ? TenantLog(sequence: 1, floor: epoch + 1) : TenantLog(floor: epoch))
+        }
     }
 
     private let storage: any KeyStorage
@@ -94,10 +100,9 @@ public final class RevocationFeed: InvalidationSink, Service {
         state.withLock { state in
             state.backlog.removeAll()
             state.lost = true
-            for nid in state.tenants.keys {
-                // A skipped id: no subscriber holds it, so every resume from before now is unknown.
-                state.tenants[nid]!.sequence += 1
-                state.tenants[nid]!.floor = epoch + state.tenants[nid]!.sequence
+            // A skipped id per tenant: no subscriber holds it, so every resume from before now is unknown.
+            state.tenants = state.tenants.mapValues { [epoch] log in
+                TenantLog(sequence: log.sequence + 1, floor: epoch + log.sequence + 1)
             }
             for subscriber in state.subscribers.values { subscriber.continuation.yield(.reset) }
         }
@@ -128,8 +133,7 @@ public final class RevocationFeed: InvalidationSink, Service {
     func publish(nid: String, keyID: String, kind: KeyKind) {
         let now = clock.now()
         state.withLock { state in
-            var log = state.tenants[nid] ?? TenantLog(floor: state.lost ? epoch + 1 : epoch)
-            if state.lost, log.sequence == 0 { log.sequence = 1 }
+            var log = state.log(of: nid, epoch: epoch)
             log.sequence += 1
             state.tenants[nid] = log
             let event = RevocationEvent(id: epoch + log.sequence, nid: nid, keyID: keyID, kind: kind, time: now)
@@ -160,8 +164,7 @@ public final class RevocationFeed: InvalidationSink, Service {
         let id = state.withLock { state -> Int? in
             guard state.subscribers.count < maxSubscribers else { return nil }
             if let lastEventID {
-                // Without events the tenant's log starts at the epoch (one past it once the channel was lost).
-                let log = state.tenants[nid] ?? TenantLog(floor: state.lost ? epoch + 1 : epoch)
+                let log = state.log(of: nid, epoch: epoch)
                 if log.floor <= lastEventID, lastEventID <= epoch + log.sequence {
                     for event in state.backlog where event.id > lastEventID && event.nid == nid {
                         continuation.yield(.revoked(event))
