@@ -14,5 +14,10 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print only ids or secrets.")
     var quiet = false
 
-    var client: APIClient { APIClient(endpoint: endpoint) }
+    @Option(help: "Admin key for a server with admin authentication (default: TALOS_ADMIN_KEY).")
+    var adminKey: String?
+
+    var client: APIClient {
+        APIClient(endpoint: endpoint, adminKey: adminKey ?? processEnvironment()["TALOS_ADMIN_KEY"])
+    }
 }

@@ -16,17 +16,22 @@ public struct TalosClient: Sendable {
     public let timeout: Duration
     let httpClient: HTTPClient
     let userAgent: String
+    /// Sent as `Authorization: Bearer` on every request (spec §16.3); never logged or described.
+    let adminKey: String?
 
     /// - Parameters:
     ///   - endpoint: the server's base URL.
+    ///   - adminKey: the admin key for a server with `serve.admin.auth.enabled` (`nil`: none is sent).
     ///   - timeout: the deadline of each request (default 30 s).
     ///   - httpClient: the connection pool to use (default: AsyncHTTPClient's shared one).
     public init(
         endpoint: String,
+        adminKey: String? = nil,
         timeout: Duration = .seconds(30),
         httpClient: HTTPClient = .shared,
         userAgent: String = "talos-client/\(TalosVersion.current)"
     ) {
+        self.adminKey = adminKey.flatMap { $0.isEmpty ? nil : $0 }
         var base = endpoint
         while base.hasSuffix("/") { base.removeLast() }
         self.endpoint = base
@@ -73,6 +78,7 @@ public struct TalosClient: Sendable {
         request.method = method
         request.headers.add(name: "Accept", value: accept)
         request.headers.add(name: "User-Agent", value: userAgent)
+        if let adminKey { request.headers.add(name: "Authorization", value: "Bearer \(adminKey)") }
         return request
     }
 
@@ -89,6 +95,9 @@ public struct TalosClient: Sendable {
         return response
     }
 }
+
+/// The admin key must never be printed, dumped or logged.
+extension TalosClient: RedactedDescription {}
 
 /// An answer of the API: status, headers and the JSON body (`{}` for 204).
 public struct TalosResponse: Sendable {

@@ -7,6 +7,8 @@ struct HTTPSettings: Sendable {
     let cors: CORSPolicy
     /// `serve.http.allowed_hosts` plus every tenancy hostname; empty = any host.
     let allowedHosts: Set<String>
+    /// `serve.admin.auth.enabled` (spec §16.3).
+    let adminAuthEnabled: Bool
 
     init(config: TalosConfig) {
         cors = config.cors
@@ -15,5 +17,6 @@ struct HTTPSettings: Sendable {
             ? [] : Set(config.allowedHosts + config.networks.map { $0.hostname.lowercased() })
         clientIP = ClientIPResolver(source: config.clientIPSource, trustedProxies: config.trustedProxies)
         excludeHealthFromLog = config.excludeHealthFromRequestLog
+        adminAuthEnabled = config.adminAuthEnabled
     }
 }

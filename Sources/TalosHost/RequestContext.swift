@@ -14,6 +14,8 @@ public struct TalosRequestContext: RequestContext {
     /// The tenant (spec §9.2) of a route that has one, resolved with the route so that logs can name it; the
     /// default tenant for tenantless routes.
     var tenant = Result<String, TalosError>.success(UUIDText.nilUUID)
+    /// What inner layers report to outer ones (the admin key, for the request log).
+    let notes = RequestNotes()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

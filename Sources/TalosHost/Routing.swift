@@ -131,6 +131,19 @@ struct Route: Sendable {
     var tenantless = false
     /// The span the operation runs in (spec §11.3), e.g. `service.IssueApiKey`.
     var span: String?
+    /// What an admin key needs for this operation when admin authentication is on (spec §16.3); every
+    /// `/v2alpha1/admin/*` route names one (an admin route without one would need `*`).
+    var permission: AdminPermission?
+
+    /// Whether admin authentication guards this route: everything under `/v2alpha1/admin/`.
+    var isAdminPath: Bool { pattern.template.hasPrefix("/v2alpha1/admin/") }
+
+    /// The route, needing `permission` from an admin key.
+    func requires(_ permission: AdminPermission) -> Route {
+        var route = self
+        route.permission = permission
+        return route
+    }
 
     /// The route, traced as `name`.
     func traced(_ name: String) -> Route {

@@ -78,6 +78,15 @@ public func buildApplication(
         // Inside the envelope: their refusals are enveloped (and carry CORS headers).
         AllowedHostsMiddleware(httpSettings: httpSettings),
         CrossOriginMiddleware(httpSettings: httpSettings),
+        AdminAuthMiddleware(
+            httpSettings: httpSettings,
+            verifier: verifier,
+            failures: TokenBuckets(
+                rate: config.publicRateLimitPerSecond,
+                burst: config.publicRateLimitBurst,
+                clock: clock
+            )
+        ),
     ]
     let health = HealthController(
         storage: handle.storage,
@@ -106,9 +115,9 @@ public func buildApplication(
         dispatcher: RouteDispatcher(httpSettings: httpSettings)
     )
     let port = config.httpPort ?? (mode == .public ? 4421 : 4420)
-    if mode != .public, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
+    if mode != .public, !config.adminAuthEnabled, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost) {
         logger.warning(
-            "the admin surface has no authentication and listens on a non-loopback address; keep it on an internal network",
+            "the admin surface has no authentication (serve.admin.auth.enabled is false) and listens on a non-loopback address; keep it on an internal network",
             metadata: ["host": "\(config.httpHost)", "port": "\(port)"]
         )
     }
@@ -127,6 +136,7 @@ public func buildApplication(
             "listeners":
                 "api=\(config.httpHost):\(port)\(metrics == nil ? "" : " metrics=\(config.metricsHost):\(metricsPort)")",
             "features": "\(features.isEmpty ? "none" : features.joined(separator: ","))",
+            "admin_auth": "\(config.adminAuthEnabled ? "on" : "off")",
         ]
     )
     var services: [any Service] = [StorageLifetime(handle: handle)]
@@ -213,6 +223,7 @@ func apiControllers(
         VerificationController(verifier: verifier, clock: clock),
         DerivedTokensController(service: service, verifier: verifier),
         RevocationFeedController(feed: revocations),
+        AdminKeysController(adminKeys: AdminKeyService(service: service), clock: clock),
     ]
     return controllers.flatMap(\.routes)
 }

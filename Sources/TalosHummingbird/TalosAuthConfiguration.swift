@@ -1,4 +1,4 @@
-import TalosCore
+public import TalosCore
 
 /// How a `TalosAuthenticator` reaches Talos and what it accepts.
 public struct TalosAuthConfiguration: Sendable {
@@ -8,6 +8,9 @@ public struct TalosAuthConfiguration: Sendable {
     /// publishes every replica's revocations. `endpoint`, `feedEndpoint` and `tenantID` must name the same tenant
     /// (Talos chooses the tenant by `Host`, spec §9.2).
     public var feedEndpoint: String?
+    /// The admin key sent to a Talos with `serve.admin.auth.enabled` (spec §16.3): it needs `keys.verify`, plus
+    /// `revocations.watch` to follow the feed and `keys.read` for the admin JWK Set. `nil`: none is sent.
+    public var adminKey: String?
     /// Whether to follow the revocation feed. With it, a cached identity is dropped within a second of its key's
     /// revocation, deletion or rotation on any replica while the feed connection is healthy, and nothing cached is
     /// trusted once the feed is known to be down (a silent connection is noticed after one to two
@@ -50,6 +53,7 @@ public struct TalosAuthConfiguration: Sendable {
     public init(endpoint: String, issuers: Set<String> = []) {
         self.endpoint = endpoint
         self.feedEndpoint = nil
+        self.adminKey = nil
         self.followsRevocations = true
         self.issuers = issuers
         self.expectedAudiences = []
@@ -65,3 +69,6 @@ public struct TalosAuthConfiguration: Sendable {
         self.feedIdleTimeout = .seconds(20)
     }
 }
+
+/// The admin key must never be printed, dumped or logged.
+extension TalosAuthConfiguration: RedactedDescription {}

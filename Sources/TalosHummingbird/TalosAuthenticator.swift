@@ -73,12 +73,14 @@ public final class TalosAuthenticator: Service, Sendable {
         let userAgent = "talos-hummingbird/\(TalosVersion.current)"
         self.client = TalosClient(
             endpoint: configuration.endpoint,
+            adminKey: configuration.adminKey,
             timeout: configuration.requestTimeout,
             httpClient: httpClient,
             userAgent: userAgent
         )
         self.feedClient = TalosClient(
             endpoint: configuration.feedEndpoint ?? configuration.endpoint,
+            adminKey: configuration.adminKey,
             timeout: configuration.requestTimeout,
             httpClient: httpClient,
             userAgent: userAgent

@@ -122,7 +122,7 @@ public final class MemoryKeyStorage: KeyStorage {
     }
 
     public func countActive(nid: String, at now: Timestamp) async throws -> Int {
-        keys.withLock { keys in keys.values.count { $0.nid == nid && $0.isActive(at: now) } }
+        keys.withLock { keys in keys.values.count { $0.nid == nid && $0.kind != .admin && $0.isActive(at: now) } }
     }
 
     public func checkHealth() async throws {}

@@ -65,13 +65,13 @@ struct PostgresMigrationTests {
             let migrator = handle.migrator
             #expect(try await migrator.status().currentVersion == 0)
             #expect(try await migrator.up(steps: 1) == [1])
-            #expect(try await migrator.up(steps: nil) == [2, 3])
+            #expect(try await migrator.up(steps: nil) == [2, 3, 4])
             #expect(try await migrator.status().isUpToDate)
-            #expect(try await migrator.down(steps: 3) == [3, 2, 1])
+            #expect(try await migrator.down(steps: 4) == [4, 3, 2, 1])
             await #expect(throws: StorageError.self) {
                 _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
             }
-            try await migrator.force(version: 3)
+            try await migrator.force(version: 4)
             #expect(try await migrator.status().isUpToDate)
         }
     }

@@ -32,18 +32,49 @@ func openMigratedSQLite() async throws -> StorageHandle {
         var status = try await handle.migrator.status()
         #expect(status.currentVersion == 0 && !status.isUpToDate && status.entries.allSatisfy { !$0.applied })
         #expect(try await handle.migrator.up(steps: 1) == [1])
-        #expect(try await handle.migrator.up(steps: nil) == [2, 3])
+        #expect(try await handle.migrator.up(steps: nil) == [2, 3, 4])
         #expect(try await handle.migrator.up(steps: nil) == [])
         status = try await handle.migrator.status()
-        #expect(status.isUpToDate && status.currentVersion == 3)
-        #expect(try await handle.migrator.down(steps: 2) == [3, 2])
+        #expect(status.isUpToDate && status.currentVersion == 4)
+        #expect(try await handle.migrator.down(steps: 3) == [4, 3, 2])
         #expect(try await handle.migrator.status().currentVersion == 1)
         #expect(try await handle.migrator.down(steps: 5) == [1])
         await #expect(throws: StorageError.self) {
             _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
         }
-        try await handle.migrator.force(version: 3)
+        try await handle.migrator.force(version: 4)
         #expect(try await handle.migrator.status().isUpToDate)
+    }
+
+    /// Migration 4 rebuilds `api_keys` (SQLite cannot alter a CHECK): the rows survive it both ways, and only
+    /// its down migration removes admin keys.
+    @Test func adminKeyMigrationKeepsEveryRow() async throws {
+        let handle = try await StorageBackend.sqlite.open(temporarySQLiteDSN().dsn, Logger(label: "test"))
+        let now = Timestamp(seconds: 1_700_000_000)
+        func key(_ kind: KeyKind, _ id: String) -> APIKey {
+            APIKey(
+                kind: kind,
+                nid: UUIDText.nilUUID,
+                keyID: id,
+                name: "n",
+                actorID: "a",
+                createTime: now,
+                updateTime: now
+            )
+        }
+        let issued = key(.issued, "00000000-0000-4000-8000-000000000001")
+        let admin = key(.admin, "00000000-0000-4000-8000-000000000002")
+        try await handle.migrator.up(steps: 3)
+        _ = try await handle.storage.insert(issued)
+        await #expect(throws: StorageError.self) { _ = try await handle.storage.insert(admin) }
+        #expect(try await handle.migrator.up(steps: nil) == [4])
+        _ = try await handle.storage.insert(admin)
+        #expect(try await handle.storage.fetch(kind: .issued, nid: issued.nid, keyID: issued.keyID) == issued)
+        #expect(try await handle.storage.countActive(nid: issued.nid, at: now) == 1)
+        #expect(try await handle.migrator.down(steps: 1) == [4])
+        #expect(try await handle.storage.fetch(kind: .issued, nid: issued.nid, keyID: issued.keyID) == issued)
+        #expect(try await handle.storage.fetch(kind: .admin, nid: admin.nid, keyID: admin.keyID) == nil)
+        #expect(try await handle.migrator.up(steps: nil) == [4])
     }
 
     @Test func aDSNWithoutPathIsAConfigError() async {

@@ -335,7 +335,7 @@ struct PostgresKeyStorage: KeyStorage {
             let rows = try await connection.query(
                 """
                 SELECT COUNT(*) FROM api_keys WHERE nid = \(nid) AND status = \(Int16(KeyStatus.active.rawValue)) \
-                AND (expire_time IS NULL OR expire_time > \(now.microseconds))
+                AND kind <> 'admin' AND (expire_time IS NULL OR expire_time > \(now.microseconds))
                 """,
                 logger: connection.logger
             )

@@ -62,6 +62,19 @@ let postgresMigrations: [Migration] = [
         ],
         down: ["DROP TABLE rate_limit_counters"]
     ),
+    Migration(
+        version: 4,
+        name: "admin_keys",
+        up: [
+            "ALTER TABLE api_keys DROP CONSTRAINT api_keys_kind_check",
+            "ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('issued', 'imported', 'admin'))",
+        ],
+        down: [
+            "DELETE FROM api_keys WHERE kind = 'admin'",
+            "ALTER TABLE api_keys DROP CONSTRAINT api_keys_kind_check",
+            "ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('issued', 'imported'))",
+        ]
+    ),
 ]
 
 /// PostgreSQL's part of the migration protocol: a session advisory lock on one connection, so replicas that start

@@ -255,7 +255,10 @@ final class SQLiteKeyStorage: KeyStorage {
             try Int.fetchOne(
                 db,
                 sql:
-                    "SELECT COUNT(*) FROM api_keys WHERE nid = ? AND status = ? AND (expire_time IS NULL OR expire_time > ?)",
+                    """
+                    SELECT COUNT(*) FROM api_keys WHERE nid = ? AND status = ? AND kind <> 'admin' \
+                    AND (expire_time IS NULL OR expire_time > ?)
+                    """,
                 arguments: [nid, KeyStatus.active.rawValue, now.microseconds]
             ) ?? 0
         }

@@ -13,8 +13,12 @@ extension TalosResponse {
 /// The admin CLI's view of the one client of the project (`TalosClient`): failures become CLI errors and exit codes.
 struct APIClient {
     let endpoint: String
+    /// `--admin-key` or `TALOS_ADMIN_KEY` (spec §16.3).
+    var adminKey: String?
 
-    private var client: TalosClient { TalosClient(endpoint: endpoint, userAgent: "talos-cli/\(TalosVersion.current)") }
+    private var client: TalosClient {
+        TalosClient(endpoint: endpoint, adminKey: adminKey, userAgent: "talos-cli/\(TalosVersion.current)")
+    }
 
     func send(
         _ method: HTTPMethod,

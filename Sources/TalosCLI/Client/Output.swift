@@ -32,12 +32,16 @@ struct Printer {
 
     /// Prints `response` (or `value` when given) in a machine format, or the table rows.
     func emit(_ response: APIResponse, value: JSONValue? = nil, table: () -> [(String, String)]) throws {
-        let document = value ?? response.body
+        try emit(value ?? response.body, raw: value == nil ? response.rawBody : nil, table: table)
+    }
+
+    /// Prints `document` in a machine format (`raw`, when given, as the compact JSON), or the table rows.
+    func emit(_ document: JSONValue, raw: [UInt8]? = nil, table: () -> [(String, String)]) throws {
         switch format {
         case .table:
             printTable(table())
         case .json:
-            print(value == nil ? String(decoding: response.rawBody, as: UTF8.self) : document.compactString)
+            print(raw.map { String(decoding: $0, as: UTF8.self) } ?? document.compactString)
         case .jsonPretty:
             print(document.prettyString(indent: 2))
         case .yaml:

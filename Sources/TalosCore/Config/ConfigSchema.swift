@@ -191,6 +191,14 @@ public enum ConfigSchema {
                 "Self-revoke burst per client; 0 disables."
             ),
             ConfigKey(
+                "serve.admin.auth.enabled",
+                .bool,
+                default: "false (config/oel.json: true)",
+                reload: true,
+                "Every `/v2alpha1/admin/*` request needs an admin key (`Authorization: Bearer` or `Talos-Admin-Key`); "
+                    + "failed attempts are limited per client like self-revoke."
+            ),
+            ConfigKey(
                 "serve.metrics.host",
                 .string,
                 default: "0.0.0.0 (--dev: 127.0.0.1)",
@@ -268,6 +276,14 @@ public enum ConfigSchema {
                 reload: true,
                 network: true,
                 "Public prefixes still verified, never issued."
+            ),
+            ConfigKey(
+                "credentials.admin_keys.prefix",
+                .string,
+                default: "talos_adm",
+                reload: true,
+                network: true,
+                "Prefix of admin keys, `^[a-zA-Z0-9_]{1,16}$`, distinct from every API key prefix."
             ),
             ConfigKey(
                 "credentials.derived_tokens.default_ttl",

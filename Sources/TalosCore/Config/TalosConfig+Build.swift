@@ -28,6 +28,7 @@ extension TalosConfig {
             config[keyPath: keyPath] = .nanoseconds(nanoseconds)
         }
         config.allowedHosts = try reader.strings("serve.http.allowed_hosts").map { $0.lowercased() }
+        config.adminAuthEnabled = try reader.bool("serve.admin.auth.enabled") ?? false
         config.maxConnections = Int(try reader.int("serve.http.max_connections", in: 1...1_000_000) ?? 4096)
         config.maxFeedSubscribers = Int(try reader.int("serve.http.max_feed_subscribers", in: 1...1_000_000) ?? 256)
         if let rate = try reader.number("serve.public.rate_limit.per_second") {
@@ -67,6 +68,13 @@ extension TalosConfig {
             "credentials.api_keys.prefix.public_retired",
             pattern: prefixPattern
         )
+        config.adminKeyPrefix = try reader.string("credentials.admin_keys.prefix", pattern: prefixPattern) ?? "talos_adm"
+        let apiKeyPrefixes =
+            [config.prefix] + config.retiredPrefixes + (config.publicPrefix.map { [$0] } ?? [])
+            + config.retiredPublicPrefixes
+        guard !apiKeyPrefixes.contains(config.adminKeyPrefix) else {
+            throw ConfigError("credentials.admin_keys.prefix: must differ from every API key prefix")
+        }
         if let ttl = try reader.duration("credentials.derived_tokens.default_ttl") {
             guard ttl >= nanosPerSecond else {
                 throw ConfigError("credentials.derived_tokens.default_ttl: must be at least 1s")

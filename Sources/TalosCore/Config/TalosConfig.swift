@@ -68,6 +68,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var trustedProxies: [CIDR] = []
     /// `serve.http.allowed_hosts`: lower-cased hosts a request may name (spec §16.2); empty = any. Hot-reloadable.
     public var allowedHosts: [String] = []
+    /// `serve.admin.auth.enabled`: every `/v2alpha1/admin/*` request needs an admin key (spec §16.3). Hot-reloadable.
+    public var adminAuthEnabled = false
     /// A connection with no request in progress for this long is closed (spec §15.3).
     public var idleTimeout: Duration = .seconds(60)
     /// A request's headers and body must arrive within this long, or it gets 408 (spec §15.3).
@@ -101,6 +103,8 @@ public struct TalosConfig: Sendable, Hashable {
     /// `credentials.api_keys.prefix.current`: the prefix of newly issued SECRET keys; `^[a-zA-Z0-9_]{1,16}$`,
     /// default `ory_ak`.
     public var prefix = "ory_ak"
+    /// `credentials.admin_keys.prefix`: the prefix of admin keys (spec §16.3), distinct from every API-key prefix.
+    public var adminKeyPrefix = "talos_adm"
     /// `credentials.api_keys.prefix.retired`: prefixes still accepted on verification but never issued (spec §5.5).
     public var retiredPrefixes: [String] = []
     /// `credentials.api_keys.prefix.public_current`: the prefix of newly issued PUBLIC keys; `nil` = issuing or

@@ -4,6 +4,9 @@ public struct Keyring: Sendable {
     public struct Secret: Sendable {
         /// HMAC-SHA256 keyed with the secret's raw UTF-8 bytes: the issued-key checksum key (spec §4.1). Never log it.
         public let checksumKey: any HMACKey
+        /// HMAC-SHA256 keyed with `HMAC(secret, "talos/admin-keys/v1")`: the admin-key checksum key (spec §16.3), so
+        /// that no API-key checksum is ever a valid admin-key checksum. Never log it.
+        public let adminChecksumKey: any HMACKey
         /// ChaCha20-Poly1305 key for page tokens.
         public let paginationKey: [UInt8]
         /// Root key for macaroons.
@@ -24,6 +27,7 @@ public struct Keyring: Sendable {
             let key = crypto.hmacSHA256Key(Array(secret.utf8))
             return Secret(
                 checksumKey: key,
+                adminChecksumKey: crypto.hmacSHA256Key(key.authenticate(Array("talos/admin-keys/v1".utf8))),
                 paginationKey: key.authenticate(Array("talos/pagination/v1/cursor-key".utf8)),
                 macaroonRootKey: key.authenticate(Array("talos/macaroon/v1/root-key".utf8)),
                 expiresAt: expiresAt

@@ -67,6 +67,12 @@ public struct TalosError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let parentKeyRevoked = Reason("PARENT_KEY_REVOKED", .permissionDenied)
         /// 403: derive asked for a scope the parent key does not hold (exact string match).
         public static let scopeNotAllowed = Reason("SCOPE_NOT_ALLOWED", .permissionDenied)
+        /// 401: an admin route without an admin key, or with one that is not shaped like one (spec §16.3).
+        public static let adminKeyRequired = Reason("ADMIN_KEY_REQUIRED", .unauthenticated)
+        /// 401: an unknown, revoked or expired admin key.
+        public static let adminKeyInvalid = Reason("ADMIN_KEY_INVALID", .unauthenticated)
+        /// 403: the admin key lacks the operation's permission (metadata `permission`).
+        public static let adminPermissionRequired = Reason("ADMIN_PERMISSION_REQUIRED", .permissionDenied)
         /// 403: a state-changing request a browser sent from another origin (spec §16.1).
         public static let crossOriginRequest = Reason("CROSS_ORIGIN_REQUEST", .permissionDenied)
         /// 421 (status INVALID_ARGUMENT): the request's `Host` is not in `serve.http.allowed_hosts` (spec §16.2).

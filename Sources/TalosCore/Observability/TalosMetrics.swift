@@ -73,6 +73,12 @@ public enum TalosMetrics {
         Counter(label: "talos_api_keys_revoked_total", dimensions: [("reason", reason)]).increment()
     }
 
+    /// `talos_admin_authentications_total{result}` (spec §16.3): `valid`, `missing`, `invalid`, `denied` (lacks the
+    /// permission) or `limited` (too many failures from the client). Never counted as a verification.
+    public static func adminAuthentication(result: String) {
+        Counter(label: "talos_admin_authentications_total", dimensions: [("result", result)]).increment()
+    }
+
     /// `talos_api_keys_rotated_total`.
     public static func keyRotated() { Counter(label: "talos_api_keys_rotated_total").increment() }
 

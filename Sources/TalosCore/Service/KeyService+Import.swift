@@ -44,10 +44,7 @@ extension KeyService {
             return try await importKeyUnaudited(request, nid: nid)
         } catch let error as TalosError {
             // The reason only: never the raw key.
-            logger.info(
-                "audit",
-                metadata: ["event": "imported_api_key.import_failed", "reason": "\(error.reason.name)"]
-            )
+            logger.audit("imported_api_key.import_failed", ["reason": "\(error.reason.name)"])
             throw error
         }
     }
@@ -74,7 +71,7 @@ extension KeyService {
         switch outcome {
         case .created(let stored):
             TalosMetrics.keysCreated(.imported)
-            logger.info("audit", metadata: ["event": "imported_api_key.created", "key_id": "\(stored.keyID)"])
+            logger.audit("imported_api_key.created", ["key_id": "\(stored.keyID)"])
             return stored
         case .replayed(let existing):
             return existing
@@ -148,13 +145,10 @@ extension KeyService {
         )
         if !inserted.isEmpty { TalosMetrics.keysCreated(.imported, count: inserted.count) }
         if !failures.isEmpty {
-            logger.info(
-                "audit",
-                metadata: ["event": "imported_api_key.import_failed", "count": "\(failures.count)"]
-            )
+            logger.audit("imported_api_key.import_failed", ["count": "\(failures.count)"])
         }
         if failures.count == final.count { throw Self.batchFailure(failures) }
-        logger.info("audit", metadata: ["event": "imported_api_key.batch_created", "count": "\(inserted.count)"])
+        logger.audit("imported_api_key.batch_created", ["count": "\(inserted.count)"])
         return final
     }
 
@@ -185,6 +179,6 @@ extension KeyService {
             throw Self.notFound(kind: .imported, keyID: keyID)
         }
         keyChanged(nid: nid, keyID: keyID)
-        logger.info("audit", metadata: ["event": "imported_api_key.deleted", "key_id": "\(keyID)"])
+        logger.audit("imported_api_key.deleted", ["key_id": "\(keyID)"])
     }
 }

@@ -103,10 +103,7 @@ public struct KeyService: Sendable {
         switch try await withStorage({ try await storage.insert(key) }) {
         case .created(let stored):
             TalosMetrics.keysCreated(.issued)
-            logger.info(
-                "audit",
-                metadata: ["event": "issued_api_key.created", "key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"]
-            )
+            logger.audit("issued_api_key.created", ["key_id": "\(key.keyID)", "actor_id": "\(key.actorID)"])
             return IssueResult(key: stored, secret: secret)
         case .replayed(let existing):
             return IssueResult(key: existing, secret: nil)
@@ -242,7 +239,7 @@ public struct KeyService: Sendable {
         }
         guard let updated else { throw Self.notFound(kind: kind, keyID: keyID) }
         keyChanged(nid: nid, keyID: keyID)
-        logger.info("audit", metadata: ["event": "\(kind.rawValue)_api_key.updated", "key_id": "\(keyID)"])
+        logger.audit("\(kind.rawValue)_api_key.updated", ["key_id": "\(keyID)"])
         return updated
     }
 
@@ -290,10 +287,7 @@ public struct KeyService: Sendable {
         )
         TalosMetrics.keyRotated()
         TalosMetrics.keyRevoked(reason: "rotation")
-        logger.info(
-            "audit",
-            metadata: ["event": "issued_api_key.rotated", "key_id": "\(keyID)", "new_key_id": "\(newID)"]
-        )
+        logger.audit("issued_api_key.rotated", ["key_id": "\(keyID)", "new_key_id": "\(newID)"])
         return RotateResult(key: result.replacement, secret: secret, oldKey: result.retired)
     }
 
@@ -346,12 +340,9 @@ public struct KeyService: Sendable {
         guard revoked != nil else { throw Self.notFound(kind: resolvedKind, keyID: keyID) }
         keyChanged(nid: nid, keyID: keyID)
         TalosMetrics.keyRevoked(reason: reason.wireName)
-        logger.info(
-            "audit",
-            metadata: [
-                "event": "\(resolvedKind.rawValue)_api_key.revoked", "key_id": "\(keyID)",
-                "reason": "\(reason.wireName)",
-            ]
+        logger.audit(
+            "\(resolvedKind.rawValue)_api_key.revoked",
+            ["key_id": "\(keyID)", "reason": "\(reason.wireName)"]
         )
     }
 
@@ -395,10 +386,7 @@ public struct KeyService: Sendable {
         guard outcome != nil else { throw notFound }
         keyChanged(nid: nid, keyID: keyID)
         TalosMetrics.keyRevoked(reason: reason.wireName)
-        logger.info(
-            "audit",
-            metadata: ["event": "\(kind.rawValue)_api_key.revoked", "key_id": "\(keyID)", "initiated_by": "self"]
-        )
+        logger.audit("\(kind.rawValue)_api_key.revoked", ["key_id": "\(keyID)", "initiated_by": "self"])
     }
 
     /// The JWT signing keys in force for tenant `nid` (their public parts feed the JWKS endpoints).
@@ -438,7 +426,7 @@ public struct KeyService: Sendable {
 
     static func normalizedID(_ keyID: String, kind: KeyKind) throws(TalosError) -> String {
         switch kind {
-        case .issued:
+        case .issued, .admin:
             guard let id = UUIDText.normalized(keyID) else {
                 throw TalosError.validation("key_id", "value must be a valid UUID")
             }

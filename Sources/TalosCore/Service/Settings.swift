@@ -19,6 +19,8 @@ public struct CredentialSettings: Sendable {
     public let publicPrefix: String?
     /// Every prefix a valid issued key may carry: current, public current, retired and public retired.
     public let allowedPrefixes: Set<String>
+    /// `credentials.admin_keys.prefix`: the only prefix an admin key carries (spec §16.3).
+    public let adminKeyPrefix: String
     /// Current and retired macaroon prefixes, for routing (spec §4.4).
     public let macaroonPrefixes: [String]
     /// `quota.api_keys_max` (spec §8.2); `nil` or 0 = unlimited.
@@ -52,6 +54,7 @@ public struct CredentialSettings: Sendable {
             [config.prefix] + config.retiredPrefixes + (config.publicPrefix.map { [$0] } ?? [])
                 + config.retiredPublicPrefixes
         )
+        self.adminKeyPrefix = config.adminKeyPrefix
         self.macaroonPrefixes = [config.macaroonPrefix] + config.retiredMacaroonPrefixes
         self.quotaMaxKeys = config.quotaMaxKeys
         self.retiredIssuers = config.retiredIssuers

@@ -108,12 +108,9 @@ extension Verifier {
         var overlaid = parent.metadata
         for (name, value) in custom { overlaid[name] = value }
         TalosMetrics.tokenMinted(algorithm: request.algorithm == .macaroon ? "macaroon" : "jwt")
-        logger.info(
-            "audit",
-            metadata: [
-                "event": "token.derived", "key_id": "\(parent.keyID)",
-                "algorithm": "\(request.algorithm == .macaroon ? "macaroon" : "jwt")",
-            ]
+        logger.audit(
+            "token.derived",
+            ["key_id": "\(parent.keyID)", "algorithm": "\(request.algorithm == .macaroon ? "macaroon" : "jwt")"]
         )
         return DerivedToken(
             token: token,

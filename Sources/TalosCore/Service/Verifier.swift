@@ -271,7 +271,7 @@ public struct Verifier: Sendable {
         }
         // The cache is used only when configured, enabled for the tenant and fed with invalidations (spec §5.9).
         let cache = self.cache.flatMap { settings.cacheEnabled && $0.isAvailable ? $0 : nil }
-        for kind in KeyKind.allCases {
+        for kind in KeyKind.apiKeys {
             let wanted = lookups.filter { $0.kind == kind }
             guard !wanted.isEmpty else { continue }
             var byID: [String: APIKey] = [:]
@@ -324,10 +324,10 @@ public struct Verifier: Sendable {
             TalosMetrics.verification(credentialType: types[index], result: result, duration: elapsed)
             if let code = result.errorCode, failureAudits.allow(nid: context.nid, at: now) {
                 // The credential type and the outcome only: never the credential.
-                logger.info(
-                    "audit",
-                    metadata: [
-                        "event": "verification.failed", "nid": "\(context.nid)", "credential_type": "\(types[index])",
+                logger.audit(
+                    "verification.failed",
+                    [
+                        "nid": "\(context.nid)", "credential_type": "\(types[index])",
                         "error_code": "\(code.wireName)",
                     ]
                 )

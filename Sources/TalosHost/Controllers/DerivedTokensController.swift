@@ -8,8 +8,10 @@ struct DerivedTokensController: APIController {
 
     var routes: [Route] {
         [
-            .plain(.post, "/v2alpha1/admin/apiKeys:derive", .admin, derive).traced("service.DeriveToken"),
-            .plain(.get, "/v2alpha1/admin/derivedKeys/jwks.json", .always, jwks),
+            .plain(.post, "/v2alpha1/admin/apiKeys:derive", .admin, derive).traced("service.DeriveToken").requires(
+                .tokensDerive
+            ),
+            .plain(.get, "/v2alpha1/admin/derivedKeys/jwks.json", .always, jwks).requires(.keysRead),
             .plain(.get, "/v2alpha1/derivedKeys/jwks.json", .always, jwks),
         ]
     }

@@ -10,18 +10,21 @@ struct ImportedKeysController: APIController {
         let keys = StoredKeyEndpoints(kind: .imported, service: service, clock: clock)
         let base = "/v2alpha1/admin/importedApiKeys"
         return [
-            .plain(.post, base, .admin, importKey).traced("service.ImportAPIKey"),
-            .plain(.post, "\(base):batchCreate", .admin, limit: Route.sixteenMiB, batchImport).traced(
-                "service.BatchImportAPIKeys"
+            .plain(.post, base, .admin, importKey).traced("service.ImportAPIKey").requires(.keysWrite),
+            .plain(.post, "\(base):batchCreate", .admin, limit: Route.sixteenMiB, batchImport)
+                .traced("service.BatchImportAPIKeys").requires(.keysWrite),
+            .plain(.post, "\(base):batchImport", .admin, limit: Route.sixteenMiB, batchImport)
+                .traced("service.BatchImportAPIKeys").requires(.keysWrite),
+            .plain(.get, base, .admin, keys.list).traced("service.ListImportedAPIKeys").requires(.keysRead),
+            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetImportedAPIKey").requires(.keysRead),
+            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateImportedAPIKey").requires(
+                .keysWrite
             ),
-            .plain(.post, "\(base):batchImport", .admin, limit: Route.sixteenMiB, batchImport).traced(
-                "service.BatchImportAPIKeys"
+            .keyed(.delete, "\(base)/{key_id}", .admin, delete).traced("service.DeleteImportedAPIKey").requires(
+                .keysWrite
             ),
-            .plain(.get, base, .admin, keys.list).traced("service.ListImportedAPIKeys"),
-            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetImportedAPIKey"),
-            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateImportedAPIKey"),
-            .keyed(.delete, "\(base)/{key_id}", .admin, delete).traced("service.DeleteImportedAPIKey"),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeImportedAPIKey"),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeImportedAPIKey")
+                .requires(.keysWrite),
         ]
     }
 

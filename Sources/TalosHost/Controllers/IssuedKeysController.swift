@@ -10,12 +10,18 @@ struct IssuedKeysController: APIController {
         let keys = StoredKeyEndpoints(kind: .issued, service: service, clock: clock)
         let base = "/v2alpha1/admin/issuedApiKeys"
         return [
-            .plain(.post, base, .admin, issue).traced("service.IssueApiKey"),
-            .plain(.get, base, .admin, keys.list).traced("service.ListIssuedAPIKeys"),
-            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetIssuedAPIKey"),
-            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateIssuedAPIKey"),
-            .keyed(.post, "\(base)/{key_id}:rotate", .admin, rotate).traced("service.RotateIssuedApiKey"),
-            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeIssuedAPIKey"),
+            .plain(.post, base, .admin, issue).traced("service.IssueApiKey").requires(.keysWrite),
+            .plain(.get, base, .admin, keys.list).traced("service.ListIssuedAPIKeys").requires(.keysRead),
+            .keyed(.get, "\(base)/{key_id}", .admin, keys.get).traced("service.GetIssuedAPIKey").requires(.keysRead),
+            .keyed(.patch, "\(base)/{key_id}", .admin, keys.update).traced("service.UpdateIssuedAPIKey").requires(
+                .keysWrite
+            ),
+            .keyed(.post, "\(base)/{key_id}:rotate", .admin, rotate).traced("service.RotateIssuedApiKey").requires(
+                .keysWrite
+            ),
+            .keyed(.post, "\(base)/{key_id}:revoke", .admin, keys.revoke).traced("service.RevokeIssuedAPIKey").requires(
+                .keysWrite
+            ),
         ]
     }
 

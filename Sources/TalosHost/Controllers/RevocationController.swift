@@ -11,7 +11,7 @@ struct RevocationController: APIController {
         [
             .keyed(.post, "/v2alpha1/admin/apiKeys/{key_id}:revoke", .admin) {
                 try await service.revoke(nil, $0, keyID: $1)
-            },
+            }.requires(.keysWrite),
             .plain(.post, "/v2alpha1/apiKeys:selfRevoke", .public, selfRevoke).traced("verifier.SelfRevokeAPIKey"),
         ]
     }

@@ -15,7 +15,7 @@ struct RevocationFeedController: APIController {
     static let bufferedMessages = 1024
 
     var routes: [Route] {
-        [.plain(.get, "/v2alpha1/admin/revocations:watch", .admin, watch)]
+        [.plain(.get, "/v2alpha1/admin/revocations:watch", .admin, watch).requires(.revocationsWatch)]
     }
 
     func watch(_ request: APIRequest) async throws -> APIReply {

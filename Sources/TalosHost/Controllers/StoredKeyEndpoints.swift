@@ -22,17 +22,10 @@ struct StoredKeyEndpoints: Sendable {
     }
 
     func list(_ request: APIRequest) async throws -> APIReply {
-        var pageSize = 0
-        if let text = request.query("page_size"), !text.isEmpty {
-            guard let value = Int(text) else {
-                throw TalosError.validation("page_size", "value must be an integer")
-            }
-            pageSize = value
-        }
         let page = try await service.list(
             kind: kind,
             nid: request.nid,
-            pageSize: pageSize,
+            pageSize: try request.pageSize(),
             pageToken: request.query("page_token") ?? "",
             filter: request.query("filter") ?? ""
         )
@@ -56,6 +49,15 @@ struct StoredKeyEndpoints: Sendable {
         if !paths.isEmpty { update.updateMask = paths }
         let key = try await service.update(kind: kind, keyID: keyID, nid: request.nid, update)
         return .json(WireFormat.key(key, now: clock.now()))
+    }
+}
+
+extension APIRequest {
+    /// `page_size` (spec §7): 0 when absent or empty. - Throws: 400 for a value that is not an integer.
+    func pageSize() throws(TalosError) -> Int {
+        guard let text = query("page_size"), !text.isEmpty else { return 0 }
+        guard let value = Int(text) else { throw TalosError.validation("page_size", "value must be an integer") }
+        return value
     }
 }
 

@@ -14,8 +14,9 @@ struct VerificationController: APIController {
 
     var routes: [Route] {
         [
-            .plain(.post, "/v2alpha1/admin/apiKeys:verify", .admin, verify),
-            .plain(.post, "/v2alpha1/admin/apiKeys:batchVerify", .admin, limit: Route.sixteenMiB, batchVerify),
+            .plain(.post, "/v2alpha1/admin/apiKeys:verify", .admin, verify).requires(.keysVerify),
+            .plain(.post, "/v2alpha1/admin/apiKeys:batchVerify", .admin, limit: Route.sixteenMiB, batchVerify)
+                .requires(.keysVerify),
         ]
     }
 

@@ -24,9 +24,7 @@ struct AccessLogMiddleware: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        logger.info(
-            "request completed",
-            metadata: [
+        var metadata: Logger.Metadata = [
                 "request_id": "\(context.requestID)",
                 "nid": "\((try? context.tenant.get()) ?? "")",
                 "method": "\(request.method.rawValue)",
@@ -37,8 +35,9 @@ struct AccessLogMiddleware: RouterMiddleware {
                 "remote_ip": "\(context.remoteIP ?? "")",
                 "user_agent": "\(request.headers[.userAgent] ?? "")",
                 "bytes_out": "\(response.body.contentLength ?? 0)",
-            ]
-        )
+        ]
+        if let adminKeyID = context.notes.adminKeyID { metadata["admin_key_id"] = "\(adminKeyID)" }
+        logger.info("request completed", metadata: metadata)
         return response
     }
 }
