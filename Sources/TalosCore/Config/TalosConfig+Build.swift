@@ -68,7 +68,8 @@ extension TalosConfig {
             "credentials.api_keys.prefix.public_retired",
             pattern: prefixPattern
         )
-        config.adminKeyPrefix = try reader.string("credentials.admin_keys.prefix", pattern: prefixPattern) ?? "talos_adm"
+        config.adminKeyPrefix =
+            try reader.string("credentials.admin_keys.prefix", pattern: prefixPattern) ?? "talos_adm"
         let apiKeyPrefixes =
             [config.prefix] + config.retiredPrefixes + (config.publicPrefix.map { [$0] } ?? [])
             + config.retiredPublicPrefixes

@@ -25,16 +25,16 @@ struct AccessLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
-                "request_id": "\(context.requestID)",
-                "nid": "\((try? context.tenant.get()) ?? "")",
-                "method": "\(request.method.rawValue)",
-                "path": "\(request.uri.path)",
-                "route": "\(route)",
-                "status": "\(response.status.code)",
-                "duration_ms": "\((milliseconds * 1000).rounded() / 1000)",
-                "remote_ip": "\(context.remoteIP ?? "")",
-                "user_agent": "\(request.headers[.userAgent] ?? "")",
-                "bytes_out": "\(response.body.contentLength ?? 0)",
+            "request_id": "\(context.requestID)",
+            "nid": "\((try? context.tenant.get()) ?? "")",
+            "method": "\(request.method.rawValue)",
+            "path": "\(request.uri.path)",
+            "route": "\(route)",
+            "status": "\(response.status.code)",
+            "duration_ms": "\((milliseconds * 1000).rounded() / 1000)",
+            "remote_ip": "\(context.remoteIP ?? "")",
+            "user_agent": "\(request.headers[.userAgent] ?? "")",
+            "bytes_out": "\(response.body.contentLength ?? 0)",
         ]
         if let adminKeyID = context.notes.adminKeyID { metadata["admin_key_id"] = "\(adminKeyID)" }
         logger.info("request completed", metadata: metadata)
