@@ -61,6 +61,8 @@ BODY_KINDS = {
     "revokeImportedApiKey": ("revoke", ONE), "revokeApiKey": ("revoke", ONE), "verifyApiKey": ("verify", ONE),
     "batchVerifyApiKeys": ("batch_verify", SIXTEEN), "selfRevokeApiKey": ("self_revoke", ONE),
     "deriveToken": ("derive", ONE), "getAdminDerivedKeysJwks": (None, ONE), "getDerivedKeysJwks": (None, ONE),
+    "createAdminKey": ("admin_key", ONE), "listAdminKeys": ("list", ONE), "getAdminKey": (None, ONE),
+    "revokeAdminKey": (None, ONE),
 }
 # Probed with wrong methods and bad variants only: the document itself, and the event stream (a GET never ends).
 EXTRA_OPERATIONS = {"getOpenApiDocument", "watchRevocations"}
@@ -84,8 +86,8 @@ def load_routes(port):
             if name not in BODY_KINDS:
                 unknown.append(f"{method.upper()} {template} ({name})")
                 continue
-            kind = ("issued" if "/issuedApiKeys/" in template else "imported" if "/importedApiKeys/" in template
-                    else "any")
+            kind = ("issued" if "/issuedApiKeys/" in template or "/adminKeys/" in template
+                    else "imported" if "/importedApiKeys/" in template else "any")
             routes.append((method.upper(), template.replace("{key_id}", "{" + kind + "}")) + BODY_KINDS[name])
     if unknown:
         sys.exit("hostile: /openapi.json has operations this drill does not know how to feed: " + ", ".join(unknown))
@@ -107,6 +109,8 @@ REASONS.update({
     "PARENT_KEY_REVOKED": (403, "PERMISSION_DENIED"), "SCOPE_NOT_ALLOWED": (403, "PERMISSION_DENIED"),
     "PUBLIC_KEY_NOT_SELF_REVOCABLE": (403, "PERMISSION_DENIED"), "CROSS_ORIGIN_REQUEST": (403, "PERMISSION_DENIED"),
     "HOST_NOT_ALLOWED": (421, "INVALID_ARGUMENT"),
+    "ADMIN_KEY_REQUIRED": (401, "UNAUTHENTICATED"), "ADMIN_KEY_INVALID": (401, "UNAUTHENTICATED"),
+    "ADMIN_PERMISSION_REQUIRED": (403, "PERMISSION_DENIED"),
     "API_KEY_NOT_FOUND": (404, "NOT_FOUND"), "NETWORK_NOT_FOUND": (404, "NOT_FOUND"), "NOT_FOUND": (404, "NOT_FOUND"),
     "API_KEY_ALREADY_EXISTS": (409, "ALREADY_EXISTS"), "API_KEY_ALREADY_REVOKED": (409, "FAILED_PRECONDITION"),
     "API_KEY_NOT_ACTIVE": (409, "FAILED_PRECONDITION"), "IMPORT_FORMAT_CONFLICT": (409, "FAILED_PRECONDITION"),
@@ -298,6 +302,8 @@ class Generator:
             return {"name": "rotated", "scopes": ["read"], "metadata": {}, "visibility": "KEY_VISIBILITY_UNSPECIFIED"}
         if kind == "revoke":
             return {"reason": "REVOCATION_REASON_KEY_COMPROMISE"}
+        if kind == "admin_key":
+            return {"name": "hostile", "permissions": ["keys.read"], "ttl": "1h"}
         if kind == "batch_import":
             return {"requests": [self.base_body("import") for _ in range(rng.randint(1, 3))]}
         if kind == "verify":

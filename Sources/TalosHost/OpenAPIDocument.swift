@@ -32,11 +32,13 @@ enum OpenAPIDocument {
         return JSONValue.object(document).serialized()
     }
 
-    /// Every (method, path template, surface) the document describes.
-    static var operations: [(method: String, path: String, surface: String)] {
+    /// Every (method, path template, surface, admin permission) the document describes.
+    static var operations: [(method: String, path: String, surface: String, permission: String?)] {
         (full["paths"]?.objectValue ?? [:]).flatMap { path, item in
             methods.compactMap { method in
-                item[method]?["x-talos-surface"]?.stringValue.map { (method.uppercased(), path, $0) }
+                item[method]?["x-talos-surface"]?.stringValue.map {
+                    (method.uppercased(), path, $0, item[method]?["x-talos-permission"]?.stringValue)
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ import Testing
 /// Spec §15.11: `GET /openapi.json` is the contract; its operations and the route table are one set.
 @Suite struct OpenAPIDocumentTests {
     /// The route table as the server builds it.
-    private func routeTable() async throws -> [(method: String, path: String, surface: String)] {
+    private func routeTable() async throws -> [(method: String, path: String, surface: String, permission: String?)] {
         let config = testConfig()
         let crypto = try BackendRegistry.builtIn.cryptoProvider(named: "openssl").make()
         let handle = try await BackendRegistry.builtIn.storageBackend(forDSN: config.databaseDSN)
@@ -31,15 +31,26 @@ import Testing
             revocations: RevocationFeed(storage: handle.storage, clock: ManualClock())
         )
         defer { Task { await handle.shutdown() } }
-        return routes.map { ($0.method.rawValue, $0.pattern.template, $0.surface.documentName) }
+        return routes.map {
+            ($0.method.rawValue, $0.pattern.template, $0.surface.documentName, $0.permission?.rawValue)
+        }
     }
 
+    /// The same operations, surfaces and admin permissions (spec §16.3: `x-talos-permission`).
     @Test func documentAndRouteTableAreTheSameSet() async throws {
-        let served = Set(try await routeTable().map { "\($0.method) \($0.path) \($0.surface)" })
-        let documented = Set(OpenAPIDocument.operations.map { "\($0.method) \($0.path) \($0.surface)" })
+        func line(_ operation: (method: String, path: String, surface: String, permission: String?)) -> String {
+            "\(operation.method) \(operation.path) \(operation.surface) \(operation.permission ?? "open")"
+        }
+        let table = try await routeTable()
+        let served = Set(table.map(line))
+        let documented = Set(OpenAPIDocument.operations.map(line))
         #expect(served.count > 20)
         #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented))")
         #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served))")
+        // Every admin operation names exactly one permission; nothing else needs one.
+        for operation in table {
+            #expect((operation.permission != nil) == operation.path.hasPrefix("/v2alpha1/admin/"), "\(operation.path)")
+        }
     }
 
     @Test(arguments: ServerMode.allCases) func eachModeServesItsOperations(mode: ServerMode) async throws {
