@@ -2,6 +2,9 @@
 # Walks every endpoint of spec §3 with curl (and the CLI) against the real binary, asserting each answer;
 # then runs `serve admin` and `serve public` as separate processes and checks each refuses the other surface.
 #   scripts/e2e-api.sh [BINARY]
+# With E2E_ADMIN_AUTH=1 the same walk runs with serve.admin.auth.enabled (spec §16.3): an admin key is bootstrapped
+# with `talos admin-keys create` before the server starts, curl sends it as a Bearer token and the CLI reads
+# TALOS_ADMIN_KEY; the admin surface then refuses requests without it.
 set -euo pipefail
 binary=$(realpath "${1:-.build/debug/talos}")
 work=$(mktemp -d)
@@ -16,6 +19,14 @@ ed=$("$binary" jwk generate eddsa --kid ed --base64)
 rsa=$("$binary" jwk generate rsa --kid rsa --bits 2048 --base64)
 check "jwk generate prints base64:// URLs" bash -c "[[ '$ed' == base64://* && '$rsa' == base64://* ]]"
 export TALOS_CREDENTIALS_DERIVED_TOKENS_JWT_SIGNING_KEYS_URLS="$ed,$rsa"
+auth=()
+if [ "${E2E_ADMIN_AUTH:-0}" = 1 ]; then
+  export TALOS_SERVE_ADMIN_AUTH_ENABLED=true
+  TALOS_ADMIN_KEY=$("$binary" admin-keys create walker --permissions '*' -q)
+  export TALOS_ADMIN_KEY
+  check "admin-keys create (server down) prints a talos_adm secret" bash -c "[[ '$TALOS_ADMIN_KEY' == talos_adm_v1_* ]]"
+  auth=(-H "Authorization: Bearer $TALOS_ADMIN_KEY")
+fi
 start() { # mode port → waits for /health/alive
   TALOS_SERVE_METRICS_PORT=$(free_port) "$binary" serve $1 >"$work/$1-$2.log" 2>&1 &
   pids+=($!)
@@ -25,7 +36,7 @@ start() { # mode port → waits for /health/alive
 port=$(free_port)
 TALOS_SERVE_HTTP_PORT=$port start "" "$port"
 u="http://127.0.0.1:$port/v2alpha1"
-call() { curl -s -o "$work/body" -w '%{http_code}' -X "$1" "$u$2" ${3:+-H 'Content-Type: application/json' -d "$3"}; }
+call() { curl -s -o "$work/body" -w '%{http_code}' "${auth[@]}" -X "$1" "$u$2" ${3:+-H 'Content-Type: application/json' -d "$3"}; }
 body() { jq -r "$1" "$work/body"; }
 
 # Issued keys (§3.1–3.6).
@@ -73,7 +84,7 @@ check "self-revoke a derived token → 400" eq "$(call POST /apiKeys:selfRevoke 
 # The CLI over the same endpoints.
 e=(-e "http://127.0.0.1:$port")
 check "keys imported import (stdin) --format jsonpointer" eq "$(echo ghp_walk | "$binary" keys imported import - --name gh --actor cli --format jsonpointer=/key_id "${e[@]}" | wc -c)" 65
-check "keys issued list --all follows every page" eq "$("$binary" keys issued list --all --page-size 1 -q "${e[@]}" | wc -l)" "$(curl -s "$u/admin/issuedApiKeys" | jq '.issued_api_keys | length')"
+check "keys issued list --all follows every page" eq "$("$binary" keys issued list --all --page-size 1 -q "${e[@]}" | wc -l)" "$(curl -s "${auth[@]}" "$u/admin/issuedApiKeys" | jq '.issued_api_keys | length')"
 check "keys imported list --quiet" eq "$("$binary" keys imported list -q "${e[@]}" | wc -l)" 3
 check "keys derive-token --quiet | keys verify" "$binary" keys verify "$("$binary" keys derive-token "$secret" --algorithm macaroon -q "${e[@]}")" "${e[@]}" -q
 check "keys batch-verify exits 1 when one is invalid" bash -c "! '$binary' keys batch-verify '$secret' nope -q ${e[*]}"
@@ -87,7 +98,7 @@ check "health, ready, version" eq "$(curl -s "http://127.0.0.1:$port/health/read
 admin_port=$(free_port) public_port=$(free_port)
 TALOS_SERVE_HTTP_PORT=$admin_port start admin "$admin_port"
 TALOS_SERVE_HTTP_PORT=$public_port start public "$public_port"
-code() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
+code() { curl -s -o "$work/body" -w '%{http_code}' "${auth[@]}" "$@"; }
 check "admin mode: admin surface works" eq "$(code "http://127.0.0.1:$admin_port/v2alpha1/admin/issuedApiKeys")" 200
 check "admin mode: selfRevoke → 501" eq "$(code -X POST "http://127.0.0.1:$admin_port/v2alpha1/apiKeys:selfRevoke" -d '{}')$(body '.error.details[0].reason')" 501UNIMPLEMENTED
 check "public mode: admin surface → 501" eq "$(code "http://127.0.0.1:$public_port/v2alpha1/admin/issuedApiKeys")" 501
@@ -95,5 +106,10 @@ check "public mode: JWKS served" eq "$(code "http://127.0.0.1:$public_port/v2alp
 check "public mode: selfRevoke served" eq "$(code -X POST "http://127.0.0.1:$public_port/v2alpha1/apiKeys:selfRevoke" -d '{"credential":"nope","reason":"REVOCATION_REASON_SUPERSEDED"}')" 404
 check "RSA keys with libsodium fail at startup naming the kid" bash -c "TALOS_CRYPTO_BACKEND=libsodium TALOS_SERVE_METRICS_PORT=$(free_port) TALOS_SERVE_HTTP_PORT=$(free_port) '$binary' serve 2>&1 | grep -q 'RSA key \"rsa\" needs crypto.backend openssl'"
 
-echo "e2e-api: $passed passed, $failed failed"
+if [ "${E2E_ADMIN_AUTH:-0}" = 1 ]; then
+  check "auth on: the admin surface refuses a request without the key" eq "$(curl -s -o "$work/body" -w '%{http_code}' "$u/admin/issuedApiKeys")$(body '.error.details[0].reason')" 401ADMIN_KEY_REQUIRED
+  check "auth on: the CLI without a key exits 1 naming the reason" bash -c "env -u TALOS_ADMIN_KEY '$binary' keys issued list ${e[*]} 2>&1 >/dev/null | grep -q ADMIN_KEY_REQUIRED"
+fi
+
+echo "e2e-api${E2E_ADMIN_AUTH:+ (admin auth ${E2E_ADMIN_AUTH})}: $passed passed, $failed failed"
 test "$failed" = 0
