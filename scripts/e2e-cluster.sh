@@ -5,6 +5,8 @@
 #   - killing the replicas' LISTEN connections (pg_terminate_backend) never lets B serve a revoked key from cache;
 #   - a key with quota 50 per 10 s verified 200 times across both replicas (rate_limit.backend postgres) is valid
 #     exactly 50 times.
+#   with E2E_ADMIN_AUTH=1, all of it with serve.admin.auth.enabled, plus (spec §16.3): an admin key revoked on A is
+#     refused by B, which had it cached, within 1 s (over 20 revocations); an expired admin key is refused.
 #   scripts/e2e-cluster.sh BINARY DSN
 set -euo pipefail
 binary=$(realpath "$1")
@@ -24,6 +26,11 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 export TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m
 export TALOS_RATE_LIMIT_ENABLED=true TALOS_RATE_LIMIT_BACKEND=postgres
 "$binary" migrate up >/dev/null
+if [ "${E2E_ADMIN_AUTH:-0}" = 1 ]; then
+  export TALOS_SERVE_ADMIN_AUTH_ENABLED=true
+  TALOS_ADMIN_KEY=$("$binary" admin-keys create cluster --permissions '*' -q)
+  export TALOS_ADMIN_KEY
+fi
 
 start() { # name port
   local name=$1 port=$2
@@ -37,12 +44,14 @@ start a "$port_a"; start b "$port_b"
 sleep 0.5  # both LISTEN connections up
 
 python3 - "$port_a" "$port_b" "$TALOS_DB_DSN" >"$work/cluster.txt" <<'PY'
-import http.client, json, subprocess, sys, time
+import http.client, json, os, subprocess, sys, time
 port_a, port_b, dsn = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ADMIN_KEY = os.environ.get("TALOS_ADMIN_KEY")
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"} if ADMIN_KEY else {}
 a = http.client.HTTPConnection("127.0.0.1", port_a, timeout=10)
 b = http.client.HTTPConnection("127.0.0.1", port_b, timeout=10)
-def call(conn, method, path, body=None):
-    conn.request(method, path, json.dumps(body) if body is not None else None)
+def call(conn, method, path, body=None, headers=None):
+    conn.request(method, path, json.dumps(body) if body is not None else None, headers=AUTH if headers is None else headers)
     r = conn.getresponse(); data = r.read()
     return r.status, (json.loads(data) if data else None), r.getheader("Ory-Talos-Cache")
 def issue(conn, extra=None):
@@ -96,6 +105,7 @@ import socket, threading
 def sse(port, last_event_id=None, seconds=3.0):
     s = socket.create_connection(("127.0.0.1", port)); s.settimeout(0.2)
     extra = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id else ""
+    extra += "".join(f"{name}: {value}\r\n" for name, value in AUTH.items())
     s.sendall(f"GET /v2alpha1/admin/revocations:watch HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
     return s
 def read_events(s, until):
@@ -139,6 +149,29 @@ for i in range(200):
     j, _ = verify(a if i % 2 else b, secret)
     valid += bool(j["is_valid"])
 print(f"rate_limit valid={valid} of=200")
+
+# 4. Admin keys (spec §16.3): revoked on A, refused by B (which had it cached) within 1 s; an expired one refused.
+if ADMIN_KEY:
+    def admin(conn, secret):
+        status, _, _ = call(conn, "GET", "/v2alpha1/admin/issuedApiKeys?page_size=1", headers={"Authorization": f"Bearer {secret}"})
+        return status
+    delays, warm = [], 0
+    for i in range(20):
+        _, j, _ = call(a, "POST", "/v2alpha1/admin/adminKeys", {"name": f"doomed-{i}", "permissions": ["keys.read"]})
+        kid, secret = j["admin_key"]["key_id"], j["secret"]
+        warm += admin(b, secret) == 200 and admin(b, secret) == 200
+        call(a, "POST", f"/v2alpha1/admin/adminKeys/{kid}:revoke")
+        committed = time.monotonic()
+        while admin(b, secret) != 401:
+            if time.monotonic() - committed > 5:
+                break
+        delays.append(time.monotonic() - committed)
+    delays.sort()
+    _, j, _ = call(a, "POST", "/v2alpha1/admin/adminKeys", {"name": "brief", "permissions": ["keys.read"], "ttl": "2s"})
+    brief = j["secret"]
+    before = admin(b, brief)
+    time.sleep(2.5)
+    print(f"admin_keys revocations={len(delays)} warm_on_b={warm} max_ms={delays[-1]*1000:.1f} p50_ms={delays[9]*1000:.1f} expired_before={before} expired_after={admin(b, brief)}")
 PY
 cat "$work/cluster.txt"
 read -r _ cached max p99 _ <<<"$(sed -n 1p "$work/cluster.txt" | sed -E 's/[a-z_0-9]+=//g')"
@@ -151,6 +184,13 @@ check "quota 50 per 10 s holds across replicas: exactly 50 of 200 valid" grep -q
 check "the revocation feed: a revocation on A reaches a subscriber of B within 1 s" grep -qE 'feed revoked_on_b=True delay_ms=[0-9]{1,3}\.[0-9] update_announced=False sse=True' "$work/cluster.txt"
 check "the revocation feed resumes with Last-Event-ID and resets on an unknown id" grep -q 'feed resume_replays=True unknown_resets=True' "$work/cluster.txt"
 check "the lost feed is logged" grep -q 'invalidation feed lost' "$work/b.log"
+if [ "${E2E_ADMIN_AUTH:-0}" = 1 ]; then
+  admin_max=$(sed -nE 's/^admin_keys .* max_ms=([0-9.]+) .*/\1/p' "$work/cluster.txt")
+  check "auth on: an admin key revoked on A is refused by B within 1 s (max ${admin_max:-?} ms over 20)" \
+    python3 -c "import sys; sys.exit(0 if 0 < float('${admin_max:-99999}') <= 1000 else 1)"
+  check "auth on: B had every admin key cached before its revocation" grep -q 'admin_keys revocations=20 warm_on_b=20 ' "$work/cluster.txt"
+  check "auth on: an expired admin key is refused" grep -q 'expired_before=200 expired_after=401' "$work/cluster.txt"
+fi
 check "no 500 in any log" bash -c "! grep -h '\"status\":\"500\"' '$work'/*.log"
-echo "e2e-cluster: $passed passed, $failed failed"
+echo "e2e-cluster${E2E_ADMIN_AUTH:+ (admin auth ${E2E_ADMIN_AUTH})}: $passed passed, $failed failed"
 test "$failed" = 0
