@@ -12,6 +12,8 @@
 #     again (spec §16.15: the restore resets every subscriber);
 #   - a replica with a subscriber drains at once on SIGTERM (the feed ends with graceful shutdown);
 #   - the service's Prometheus metrics (talos_auth_*) pass promtool and count what happened.
+# With E2E_ADMIN_AUTH=1 all of it runs with serve.admin.auth.enabled: the harness holds a '*' admin key, the services
+# one with only keys.verify, keys.read and revocations.watch (spec §16.3).
 #   scripts/e2e-middleware.sh TALOS_BINARY SERVICE_BINARY DSN
 set -euo pipefail
 binary=$(realpath "$1")
@@ -33,6 +35,13 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
 export TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m
 export TALOS_SERVE_HTTP_CLIENT_IP_SOURCE=CLIENT_IP_SOURCE_X_REAL_IP TALOS_SERVE_HTTP_TRUSTED_PROXIES=127.0.0.1/32
 "$binary" migrate up >/dev/null
+service_auth=()
+if [ "${E2E_ADMIN_AUTH:-0}" = 1 ]; then
+  export TALOS_SERVE_ADMIN_AUTH_ENABLED=true
+  TALOS_ADMIN_KEY=$("$binary" admin-keys create harness --permissions '*' -q)
+  export TALOS_ADMIN_KEY
+  service_auth=(--admin-key "$("$binary" admin-keys create service --permissions keys.verify,keys.read,revocations.watch -q)")
+fi
 
 wait_for() { # url log
   for _ in $(seq 1 150); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -76,7 +85,8 @@ start_proxy() { # listen_port target_port
 }
 start_service() { # name port extra-args...
   local name=$1 port=$2; shift 2
-  "$service" --talos "http://127.0.0.1:$port_a" --issuer "$TALOS_CREDENTIALS_ISSUER" --cache-ttl 300 --port "$port" "$@" \
+  "$service" --talos "http://127.0.0.1:$port_a" --issuer "$TALOS_CREDENTIALS_ISSUER" --cache-ttl 300 --port "$port" \
+    "${service_auth[@]}" "$@" \
     >"$work/$name.log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$port/health" "$work/$name.log"
@@ -99,7 +109,9 @@ start_service control "$port_control" --no-revocation-feed
 python3 - "$port_a" >"$work/sse.txt" <<'PY' &
 import http.client, json, re, sys, time
 conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
-conn.request("GET", "/v2alpha1/admin/revocations:watch", headers={"Accept": "text/event-stream"})
+import os
+auth = {"Authorization": f"Bearer {os.environ['TALOS_ADMIN_KEY']}"} if os.environ.get("TALOS_ADMIN_KEY") else {}
+conn.request("GET", "/v2alpha1/admin/revocations:watch", headers={"Accept": "text/event-stream", **auth})
 r = conn.getresponse()
 started, lines, keepalive = time.monotonic(), [], None
 while time.monotonic() - started < 18:
@@ -132,7 +144,11 @@ import http.client, json, os, signal, subprocess, sys, time
 port_a, port_b, port_app, port_control, port_proxy = map(int, sys.argv[1:6])
 proxy_script = sys.argv[6]
 port_db_proxy, pg_port, metrics_b, db_proxy_pid = map(int, sys.argv[7:11])
+TALOS_AUTH = {"Authorization": f"Bearer {os.environ['TALOS_ADMIN_KEY']}"} if os.environ.get("TALOS_ADMIN_KEY") else {}
 def call(port, method, path, body=None, headers=None, source="127.0.0.1"):
+    # Talos's own ports get the admin key (when admin auth is on); the service's get only the caller's headers.
+    if port in (port_a, port_b):
+        headers = {**TALOS_AUTH, **(headers or {})}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     conn.request(method, path, json.dumps(body) if body is not None else None, headers or {})
     r = conn.getresponse(); data = r.read(); conn.close()
@@ -307,5 +323,5 @@ PY
 check "the feed's wire format: text/event-stream, numeric increasing ids, data {key_id,type,time}, keep-alive within 15 s" \
   grep -qE '^sse type=text/event-stream events=[1-9][0-9]* shape=True increasing=True keepalive_s=1[45]\.[0-9]' "$work/sse.txt"
 check "no 500 in any Talos log" bash -c "! grep -h '\"status\":\"500\"' '$work'/a.log '$work'/b.log"
-echo "e2e-middleware: $passed passed, $failed failed"
+echo "e2e-middleware${E2E_ADMIN_AUTH:+ (admin auth ${E2E_ADMIN_AUTH})}: $passed passed, $failed failed"
 test "$failed" = 0

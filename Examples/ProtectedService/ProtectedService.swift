@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CoreMetrics
 import Hummingbird
 import HummingbirdAuth
@@ -33,6 +34,9 @@ struct ProtectedService: AsyncParsableCommand {
     @Option(help: "Forward the caller's address to Talos in this header (Talos's client_ip_source), e.g. X-Real-IP.")
     var clientAddressHeader: String?
 
+    @Option(help: "Talos admin key, for a Talos with admin authentication on (default: TALOS_ADMIN_KEY).")
+    var adminKey: String?
+
     @Flag(help: "Do not follow the revocation feed: cached keys stay trusted for --cache-ttl.")
     var noRevocationFeed = false
 
@@ -51,6 +55,7 @@ struct ProtectedService: AsyncParsableCommand {
         settings.followsRevocations = !noRevocationFeed
         settings.cacheTTL = .seconds(cacheTTL)
         settings.clientAddressHeader = clientAddressHeader
+        settings.adminKey = adminKey ?? ProcessInfo.processInfo.environment["TALOS_ADMIN_KEY"]
         let talos = try TalosAuthenticator(configuration: settings)
 
         let router = Router(context: ServiceContext.self)
