@@ -11,6 +11,10 @@
 #        ST_WORKERS        concurrent workers (default 2)
 #        ST_REPORT_DIR     keep the reports there as junit.xml and events.ndjson (default: a temporary directory)
 #        SCHEMATHESIS      the schemathesis executable (default: schemathesis on PATH)
+#        ST_ADMIN_AUTH     1: run with serve.admin.auth.enabled and a '*' admin key made by `talos admin-keys create`,
+#                          sent as a Bearer token; schemathesis's ignored_auth check then proves every admin
+#                          operation refuses a request without it. Otherwise (auth off) that check is off: the
+#                          document declares the security scheme that only an enabled server enforces.
 # Requires schemathesis >= 4 (pip install schemathesis); installs nothing itself. Use a Python >= 3.11.8: 3.11.7 has a
 # CPython bug ("AST constructor recursion depth mismatch") that hypothesis trips over in deep schemas.
 set -euo pipefail
@@ -54,9 +58,18 @@ base="http://127.0.0.1:$port"
 
 # A signing key makes derive answer 200 for valid parents; a public prefix makes KEY_VISIBILITY_PUBLIC valid.
 signing_keys=$("$binary" jwk generate eddsa --kid schemathesis --base64)
+admin_auth=${ST_ADMIN_AUTH:-0}
+auth_args=()
+if [ "$admin_auth" = 1 ]; then
+  admin_key=$(cd "$workdir" && TALOS_DB_DSN="sqlite://$workdir/talos.db" \
+    TALOS_SECRETS_HMAC_CURRENT=schemathesis-hmac-secret-0123456789abcdef \
+    "$binary" admin-keys create schemathesis --permissions '*' -q)
+  auth_args=(--header "Authorization: Bearer $admin_key")
+fi
 (
   cd "$workdir"
   TALOS_DB_DSN="sqlite://$workdir/talos.db" \
+    TALOS_SERVE_ADMIN_AUTH_ENABLED=$([ "$admin_auth" = 1 ] && echo true || echo false) \
     TALOS_SECRETS_HMAC_CURRENT=schemathesis-hmac-secret-0123456789abcdef \
     TALOS_CREDENTIALS_ISSUER=https://e2e.example.com \
     TALOS_CREDENTIALS_API_KEYS_PREFIX_PUBLIC_CURRENT=pk \
@@ -142,12 +155,15 @@ TOML
 report_dir=$(realpath -m "${ST_REPORT_DIR:-$workdir/report}")
 mkdir -p "$report_dir"
 rm -f "$report_dir/junit.xml" "$report_dir/events.ndjson"
-echo "schemathesis $version: schema $schema, server $base, seed $seed, max-examples $max_examples, max-time ${max_time}s"
+# Auth off: the document declares the security scheme that only an enabled server enforces.
+[ "$admin_auth" = 1 ] || auth_args=(--exclude-checks ignored_auth)
+echo "schemathesis $version: schema $schema, server $base, seed $seed, max-examples $max_examples, max-time ${max_time}s, admin auth ${admin_auth}"
 run_schemathesis() {
   cd "$workdir"
   # The outer timeout is a backstop; --max-time bounds the run itself.
   exec timeout --signal=INT --kill-after=20 $((max_time + 60)) "$st" --config-file "$workdir/schemathesis.toml" run "$schema" \
     --url "$base" \
+    "${auth_args[@]}" \
     --checks all \
     --seed "$seed" \
     --max-examples "$max_examples" \
@@ -192,5 +208,5 @@ read -r passed failed <<<"$summary"
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
   echo "schemathesis: run errored (exit status $status) without a recorded failure" >&2
 fi
-echo "schemathesis: $passed passed, $failed failed"
+echo "schemathesis (admin auth $admin_auth): $passed passed, $failed failed"
 exit "$status"

@@ -73,25 +73,18 @@ public final class TokenBuckets: Sendable {
 
     /// Takes one token for the client at `address`; `nil` when allowed, otherwise how long until a token is
     /// available.
-    public func take(_ address: IPAddress?) -> Duration? { spend(address, consuming: true) }
-
-    /// How long until the client at `address` has a token again, taking none; `nil` when it has one now. For limits
-    /// that charge only what fails (admin authentication, spec §16.3): ask first, `take` on failure.
-    public func wait(_ address: IPAddress?) -> Duration? { spend(address, consuming: false) }
-
-    private func spend(_ address: IPAddress?, consuming: Bool) -> Duration? {
+    public func take(_ address: IPAddress?) -> Duration? {
         guard isEnabled else { return nil }
         let client = Self.client(address)
         let now = clock.now().microseconds
         return buckets.withLock { buckets -> Duration? in
-            guard var bucket = buckets.remove(client) ?? (consuming ? Bucket(tokens: burst, updated: now) : nil)
-            else { return nil }
+            var bucket = buckets.remove(client) ?? Bucket(tokens: burst, updated: now)
             let elapsed = Double(max(0, now - bucket.updated)) / 1_000_000
             bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
             bucket.updated = now
             var wait: Duration?
             if bucket.tokens >= 1 {
-                if consuming { bucket.tokens -= 1 }
+                bucket.tokens -= 1
             } else {
                 wait = .microseconds(Int64(((1 - bucket.tokens) / rate * 1_000_000).rounded(.up)))
             }

@@ -5,9 +5,10 @@ import TalosCore
 
 /// Admin authentication (spec §16.3): when `serve.admin.auth.enabled`, every `/v2alpha1/admin/*` route needs an
 /// admin key holding the route's permission, in `Talos-Admin-Key` or `Authorization: Bearer`. Failures are answered
-/// 401 (`ADMIN_KEY_REQUIRED`, `ADMIN_KEY_INVALID`) or 403 (`ADMIN_PERMISSION_REQUIRED`); each failure spends a
-/// token of the client's bucket, and a client without tokens gets 429 before its key is looked at. Runs before the
-/// body is read, so an unauthenticated caller cannot make the server read a body.
+/// 401 (`ADMIN_KEY_REQUIRED`, `ADMIN_KEY_INVALID`) or 403 (`ADMIN_PERMISSION_REQUIRED`). Each failed
+/// authentication spends a token of the client's bucket, and a failure without a token left is answered 429
+/// instead; a valid key is never refused for its address (a flood from a shared address cannot lock out the admins
+/// behind it). Runs before the body is read, so an unauthenticated caller cannot make the server read a body.
 struct AdminAuthMiddleware: RouterMiddleware {
     typealias Context = TalosRequestContext
 
@@ -34,10 +35,6 @@ struct AdminAuthMiddleware: RouterMiddleware {
             settings.clientIP.resolve(peer: peer) { name in
                 HTTPField.Name(name).map { request.headers[values: $0] } ?? []
             } ?? peer
-        if let wait = failures.wait(client) {
-            TalosMetrics.adminAuthentication(result: "limited")
-            throw RoutingFailure.rateLimited(retryAfter: wait)
-        }
         guard let secret = Self.credential(request) else {
             throw refusal(.adminKeyRequired, "an admin key is required", result: "missing", client: client)
         }
@@ -67,14 +64,17 @@ struct AdminAuthMiddleware: RouterMiddleware {
         }
     }
 
-    /// A 401 with the Bearer challenge; the failure spends one of the client's tokens.
+    /// A 401 with the Bearer challenge, spending one of the client's tokens; 429 when none was left.
     private func refusal(
         _ reason: TalosError.Reason,
         _ message: String,
         result: String,
         client: IPAddress?
     ) -> RoutingFailure {
-        _ = failures.take(client)
+        if let wait = failures.take(client) {
+            TalosMetrics.adminAuthentication(result: "limited")
+            return RoutingFailure.rateLimited(retryAfter: wait)
+        }
         TalosMetrics.adminAuthentication(result: result)
         return RoutingFailure(error: TalosError(reason, message), httpOverride: nil, headers: Self.challenge)
     }
