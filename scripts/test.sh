@@ -5,7 +5,8 @@
 #      SIGTERM, hardening, a slow-reader storm, no secret in any log or span), every endpoint and CLI command with
 #      curl (e2e-api.sh, server modes included) and PostgreSQL (migrations, quickstart, two replicas, crypto swap,
 #      database outage), and the example Hummingbird service behind two replicas (TalosHummingbird, the revocation
-#      feed);
+#      feed); admin keys (spec §16.3): the bootstrap CLI, permissions, audit, Ory's Python SDK with an access token,
+#      and the API walk, schemathesis, the two-replica and middleware suites once more with admin auth on;
 #   3. coverage-guided fuzzing of the parsers an attacker reaches, a bounded run per target (scripts/fuzz.sh).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
@@ -27,6 +28,8 @@ swift test --skip-build --parallel --num-workers 2
 scripts/docs-check.sh .build/debug/talos
 scripts/e2e.sh .build/debug/talos
 scripts/e2e-api.sh .build/debug/talos
+E2E_ADMIN_AUTH=1 scripts/e2e-api.sh .build/debug/talos
+scripts/e2e-admin-auth.sh .build/debug/talos
 scripts/e2e-hardening.sh .build/debug/talos
 scripts/e2e-storm.sh .build/debug/talos
 scripts/e2e-metrics.sh .build/debug/talos
@@ -35,12 +38,17 @@ tools=$(scripts/python-tools.sh)
 scripts/e2e-tracing.sh .build/debug/talos "$tools"
 scripts/e2e-secrets.sh .build/debug/talos "$tools" "${TALOS_TEST_POSTGRES_DSN:-}"
 scripts/e2e-jwks.sh .build/debug/talos "$tools"
+scripts/e2e-ory-sdk.sh .build/debug/talos "$tools"
 scripts/openapi-check.sh .build/debug/talos "$tools"
 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
+ST_ADMIN_AUTH=1 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
 if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
   scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
+  E2E_ADMIN_AUTH=1 scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service "$TALOS_TEST_POSTGRES_DSN"
+  E2E_ADMIN_AUTH=1 scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service \
+    "$TALOS_TEST_POSTGRES_DSN"
   scripts/drills.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
 else
   scripts/drills.sh .build/debug/talos
