@@ -29,6 +29,7 @@ public struct StorageConformance: Sendable {
         case roundTripsEveryField
         case insertSkippingExisting
         case recordLastUsed
+        case adminKeysAreTheirOwnKind
 
         public var description: String { rawValue }
     }
@@ -57,6 +58,7 @@ public struct StorageConformance: Sendable {
         case .roundTripsEveryField: try await roundTripsEveryField(storage)
         case .insertSkippingExisting: try await insertSkippingExisting(storage)
         case .recordLastUsed: try await recordLastUsed(storage)
+        case .adminKeysAreTheirOwnKind: try await adminKeysAreTheirOwnKind(storage)
         }
     }
 
@@ -101,6 +103,29 @@ public struct StorageConformance: Sendable {
         #expect(try await storage.fetch(kind: .imported, nid: Self.nid, keyID: key.keyID) == nil)
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: Self.uuid(2)) == nil)
         try await storage.checkHealth()
+    }
+
+    /// Spec §16.3: admin keys are rows of kind `admin` (migration 4): found only as that kind, listed only as that
+    /// kind, never counted against the API-key quota, revocable like any row.
+    func adminKeysAreTheirOwnKind(_ storage: any KeyStorage) async throws {
+        let admin = Self.key(Self.uuid(1), kind: .admin)
+        _ = try await storage.insert(admin)
+        _ = try await storage.insert(Self.key(Self.uuid(2)))
+        #expect(try await storage.fetch(kind: .admin, nid: Self.nid, keyID: admin.keyID) == admin)
+        #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: admin.keyID) == nil)
+        #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyIDs: [admin.keyID, Self.uuid(2)]).count == 1)
+        let issued = try await storage.list(ListQuery(kind: .issued, nid: Self.nid, limit: 10, now: Self.now))
+        #expect(issued.map(\.keyID) == [Self.uuid(2)])
+        let admins = try await storage.list(ListQuery(kind: .admin, nid: Self.nid, limit: 10, now: Self.now))
+        #expect(admins == [admin])
+        #expect(try await storage.countActive(nid: Self.nid, at: Self.now) == 1)
+        let revoked = try await storage.modify(kind: .admin, nid: Self.nid, keyID: admin.keyID) { key in
+            var key = key
+            key.storedStatus = .revoked
+            return key
+        }
+        #expect(revoked?.storedStatus == .revoked)
+        #expect(try await storage.fetch(kind: .admin, nid: Self.nid, keyID: admin.keyID)?.storedStatus == .revoked)
     }
 
     func duplicateKeyID(_ storage: any KeyStorage) async throws {

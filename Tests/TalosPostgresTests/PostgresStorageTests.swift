@@ -87,7 +87,7 @@ struct PostgresMigrationTests {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        #expect(applied.sorted() == [1, 2, 3])
+        #expect(applied.sorted() == [1, 2, 3, 4])
     }
 
     @Test func unreachableDatabaseIsUnavailableNotAHang() async throws {
