@@ -80,12 +80,17 @@ import Testing
         var revoked = active
         revoked.keyID = "00000000-0000-4000-8000-000000000002"
         revoked.storedStatus = .revoked
+        var admin = revoked
+        admin.kind = .admin
+        admin.keyID = "00000000-0000-4000-8000-000000000003"
         _ = try await storage.insert(active)
         _ = try await storage.insert(revoked)
+        _ = try await storage.insert(admin)
         let feed = RevocationFeed(storage: storage, clock: ManualClock())
         var events = try feed.subscribe(nid: Self.nid, lastEventID: nil).makeAsyncIterator()
         let runner = Task { try await feed.run() }
         feed.invalidated(nid: Self.nid, keyID: active.keyID)  // an update: not announced
+        feed.invalidated(nid: Self.nid, keyID: admin.keyID)  // an admin key (spec §16.3): never announced
         feed.invalidated(nid: Self.nid, keyID: revoked.keyID)
         feed.invalidated(nid: Self.nid, keyID: String(repeating: "ab", count: 32))  // a deleted imported key
         guard case .revoked(let first)? = await events.next(), case .revoked(let second)? = await events.next() else {

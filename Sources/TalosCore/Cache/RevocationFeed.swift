@@ -118,6 +118,13 @@ public final class RevocationFeed: InvalidationSink, Service {
             let key: APIKey?
             do {
                 key = try await storage.fetch(kind: kind, nid: change.nid, keyID: change.keyID)
+                // A UUID that is no issued key may be an admin key (spec §16.3): those are not API keys, and their
+                // ids are not for the feed's subscribers.
+                if key == nil, kind == .issued,
+                    try await storage.fetch(kind: .admin, nid: change.nid, keyID: change.keyID) != nil
+                {
+                    continue
+                }
             } catch {
                 resetAll()  // cannot tell: subscribers must not trust what they hold
                 continue
