@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOHTTP1
 import TalosClient
 import TalosCore
 import TalosHost
@@ -71,5 +72,37 @@ import Testing
         let unreachable = TalosClient(endpoint: "http://127.0.0.1:1", timeout: .seconds(2))
         await #expect(throws: TalosClientError.self) { _ = try await unreachable.verify("x") }
         #expect(!(await unreachable.isReady()))
+    }
+
+    /// Spec §16.3: with `adminKey` every request carries it; without, an auth-on server refuses with a typed error.
+    @Test func anAdminKeyOpensAnAuthOnServer() async throws {
+        var config = Self.config()
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        // The first admin key, made while admin auth is still off.
+        let open = try await buildApplication(config: config, registry: .builtIn, mode: .all, logger: logger)
+        let secret = try await open.test(.live) { testClient in
+            let client = TalosClient(endpoint: "http://127.0.0.1:\(try #require(testClient.port))")
+            let created = try await client.call(
+                .POST,
+                "/v2alpha1/admin/adminKeys",
+                body: ["name": "client", "permissions": ["*"]]
+            )
+            return try #require(created.body["secret"]?.stringValue)
+        }
+        config.adminAuthEnabled = true
+        let guarded = try await buildApplication(config: config, registry: .builtIn, mode: .all, logger: logger)
+        try await guarded.test(.live) { testClient in
+            let endpoint = "http://127.0.0.1:\(try #require(testClient.port))"
+            do {
+                _ = try await TalosClient(endpoint: endpoint).issueKey(["name": "c", "actor_id": "a"])
+                Issue.record("an issue without an admin key should fail")
+            } catch let TalosClientError.api(error) {
+                #expect(error.httpStatus == 401 && error.reason == "ADMIN_KEY_REQUIRED")
+            }
+            let client = TalosClient(endpoint: endpoint, adminKey: secret)
+            let (key, credential) = try await client.issueKey(["name": "c", "actor_id": "a"])
+            #expect(try await client.verify(credential).keyID == key.keyID)
+            #expect(!"\(client)".contains(secret) && !String(reflecting: client).contains(secret))
+        }
     }
 }
