@@ -4,6 +4,8 @@
 # GET /health/alive, cached verify (HIT) and uncached verify (Cache-Control: no-cache), then the means.
 #   scripts/ab.sh BINARY_A BINARY_B [ROUNDS (3)] [DURATION (4s)]
 # e.g. build HEAD~1 and HEAD in release, copy each .build/release/talos aside, and compare them.
+# AB_B_ADMIN_AUTH=1 runs variant B with serve.admin.auth.enabled and a bootstrapped admin key on every request: with
+# the same binary twice, that is the cost of admin authentication (spec §16.3).
 set -euo pipefail
 a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-3} duration=${4:-4s}
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 2; }
@@ -18,18 +20,26 @@ export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_M
   TALOS_CACHE_TYPE=memory TALOS_CACHE_ENABLED=true TALOS_CACHE_TTL=5m TALOS_RATE_LIMIT_ENABLED=true TALOS_RATE_LIMIT_BACKEND=memory
 url="http://127.0.0.1:$port"
 measure() { # label url [lua] → "rps p99"
-  wrk -t2 -c32 -d"$duration" --latency ${3:+-s "$work/$3"} "$2" | awk '/^Requests\/sec/ {r=$2} $1=="99%" {p=$2} END {print r, p}'
+  local out
+  out=$(wrk -t2 -c32 -d"$duration" --latency ${3:+-s "$work/$3"} "$2")
+  if grep -q "Non-2xx" <<<"$out"; then echo "warning: $1: $(grep Non-2xx <<<"$out")" >&2; fi
+  awk '/^Requests\/sec/ {r=$2} $1=="99%" {p=$2} END {print r, p}' <<<"$out"
 }
 for round in $(seq 1 "$rounds"); do
   for variant in A B; do
     binary=$a; [ $variant = A ] || binary=$b
     rm -f "$work"/ab.db*
     TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" migrate up >/dev/null
-    TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" serve >"$work/server.log" 2>&1 &
+    auth=false auth_header=() auth_lua=""
+    if [ $variant = B ] && [ "${AB_B_ADMIN_AUTH:-0}" = 1 ]; then
+      key=$(TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" admin-keys create ab --permissions '*' -q)
+      auth=true auth_header=(-H "Authorization: Bearer $key") auth_lua="wrk.headers[\"Authorization\"] = \"Bearer $key\""
+    fi
+    TALOS_SERVE_ADMIN_AUTH_ENABLED=$auth TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" serve >"$work/server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null && break; sleep 0.1; done
-    secret=$(curl -s -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"ab","actor_id":"ab"}' | jq -r .secret)
-    printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' "'{\"credential\":\"$secret\"}'" >"$work/v.lua"
+    secret=$(curl -s "${auth_header[@]}" -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"ab","actor_id":"ab"}' | jq -r .secret)
+    printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n%s\n' "'{\"credential\":\"$secret\"}'" "$auth_lua" >"$work/v.lua"
     { cat "$work/v.lua"; echo 'wrk.headers["Cache-Control"] = "no-cache"'; } >"$work/n.lua"
     echo "round=$round variant=$variant alive=[$(measure alive "$url/health/alive")]" \
       "verify=[$(measure verify "$url/v2alpha1/admin/apiKeys:verify" v.lua)]" \

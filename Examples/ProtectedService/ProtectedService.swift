@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import CoreMetrics
+import Foundation
 import Hummingbird
 import HummingbirdAuth
 import Logging
