@@ -4,6 +4,7 @@
 #   - every client command with --admin-key / TALOS_ADMIN_KEY, exit 1 naming the reason without one;
 #   - audit events naming the admin key (admin_key_id, admin_key_name), the request log carrying admin_key_id, and
 #     no admin secret in any log line at debug level;
+#   - a revocation-feed stream ends when the admin key it was opened with is revoked or expires;
 #   - failed authentications limited per client (429 after the burst, a valid key still served), counted in
 #     talos_admin_authentications_total;
 #   - `talos serve --dev` and config/oss.json with admin auth off, config/oel.json with it on.
@@ -48,6 +49,24 @@ check "the request log carries admin_key_id" bash -c "grep '\"msg\":\"request co
 reader_id=$("$binary" admin-keys list --format json | jq -r '.admin_keys[] | select(.name == "reader") | .key_id')
 check "admin-keys revoke with the server running" bash -c "'$binary' admin-keys revoke '$reader_id' --format json | jq -e '.admin_key.status == \"KEY_STATUS_REVOKED\"' >/dev/null"
 check "… and the key is refused (401 ADMIN_KEY_INVALID)" eq "$(curl -s -H "Authorization: Bearer $reader" "http://127.0.0.1:$port/v2alpha1/admin/issuedApiKeys" | jq -r '.error.details[0].reason')" ADMIN_KEY_INVALID
+
+# A revocation-feed stream opened with an admin key ends when the key is revoked, or when it expires.
+watch() { # secret → seconds until the stream ended (at most 10)
+  local started=$SECONDS
+  curl -sN --max-time 10 -H "Authorization: Bearer $1" "http://127.0.0.1:$port/v2alpha1/admin/revocations:watch" >/dev/null || true
+  echo $((SECONDS - started))
+}
+api() { curl -s -H "Authorization: Bearer $root" -H 'Content-Type: application/json' "$@"; }
+watcher=$(api -X POST "http://127.0.0.1:$port/v2alpha1/admin/adminKeys" -d '{"name":"watcher","permissions":["revocations.watch"]}')
+watch "$(jq -r .secret <<<"$watcher")" >"$work/watch-revoked" &
+watch_pid=$!
+sleep 1
+api -X POST "http://127.0.0.1:$port/v2alpha1/admin/adminKeys/$(jq -r .admin_key.key_id <<<"$watcher"):revoke" >/dev/null
+wait $watch_pid
+check "a feed stream ends when its admin key is revoked (within 1 s of the revocation)" test "$(cat "$work/watch-revoked")" -le 2
+brief=$(api -X POST "http://127.0.0.1:$port/v2alpha1/admin/adminKeys" -d '{"name":"brief","permissions":["revocations.watch"],"ttl":"3s"}' | jq -r .secret)
+lasted=$(watch "$brief")
+check "a feed stream ends when its admin key expires (3 s key: ${lasted} s)" bash -c "[ $lasted -ge 2 ] && [ $lasted -le 4 ]"
 
 # Failed authentications: a burst of 5, of which the CLI call without a key and the revoked key spent 2; then 429,
 # while a valid key is still served.

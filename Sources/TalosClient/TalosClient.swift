@@ -16,7 +16,7 @@ public struct TalosClient: Sendable {
     public let timeout: Duration
     let httpClient: HTTPClient
     let userAgent: String
-    /// Sent as `Authorization: Bearer` on every request (spec §16.3); never logged or described.
+    /// Sent as `Authorization: Bearer` on every `/v2alpha1/admin/*` request (spec §16.3); never logged or described.
     let adminKey: String?
 
     /// - Parameters:
@@ -78,7 +78,10 @@ public struct TalosClient: Sendable {
         request.method = method
         request.headers.add(name: "Accept", value: accept)
         request.headers.add(name: "User-Agent", value: userAgent)
-        if let adminKey { request.headers.add(name: "Authorization", value: "Bearer \(adminKey)") }
+        // Only the admin surface needs it: the public surface (and any proxy in front of it) never sees it.
+        if let adminKey, path.hasPrefix("/v2alpha1/admin/") {
+            request.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
+        }
         return request
     }
 

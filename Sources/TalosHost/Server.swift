@@ -222,7 +222,7 @@ func apiControllers(
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),
         VerificationController(verifier: verifier, clock: clock),
         DerivedTokensController(service: service, verifier: verifier),
-        RevocationFeedController(feed: revocations),
+        RevocationFeedController(feed: revocations, clock: clock),
         AdminKeysController(adminKeys: AdminKeyService(service: service), clock: clock),
     ]
     return controllers.flatMap(\.routes)

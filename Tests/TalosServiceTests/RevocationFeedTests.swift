@@ -102,6 +102,39 @@ import Testing
         runner.cancel()
     }
 
+    /// Spec §16.3: a stream opened with an admin key ends when that key is revoked (here or on any replica).
+    @Test func aRevokedAdminKeyEndsItsStreams() async throws {
+        let storage = MemoryKeyStorage()
+        let now = Timestamp(seconds: 1_780_000_000)
+        var admin = APIKey(
+            kind: .admin,
+            nid: Self.nid,
+            keyID: "00000000-0000-4000-8000-0000000000a1",
+            name: "watcher",
+            actorID: "",
+            createTime: now,
+            updateTime: now
+        )
+        _ = try await storage.insert(admin)
+        let feed = RevocationFeed(storage: storage, clock: ManualClock())
+        var mine = try feed.subscribe(nid: Self.nid, lastEventID: nil, adminKeyID: admin.keyID).makeAsyncIterator()
+        var other = try feed.subscribe(nid: Self.nid, lastEventID: nil, adminKeyID: "another").makeAsyncIterator()
+        let runner = Task { try await feed.run() }
+        admin.storedStatus = .revoked
+        let revoked = admin
+        _ = try await storage.modify(kind: .admin, nid: Self.nid, keyID: admin.keyID) { _ in revoked }
+        feed.invalidated(nid: Self.nid, keyID: admin.keyID)
+        #expect(await mine.next() == nil)
+        // The other stream goes on: it hears the next revocation.
+        feed.publish(nid: Self.nid, keyID: "k", kind: .imported)
+        guard case .revoked(let event)? = await other.next() else {
+            Issue.record("the other stream ended")
+            return
+        }
+        #expect(event.keyID == "k")
+        runner.cancel()
+    }
+
     /// A node nobody subscribed to does not read the database for the cluster's changes.
     @Test func noSubscriberNoReads() async throws {
         let storage = WriteCountingStorage(MemoryKeyStorage())

@@ -81,36 +81,42 @@ let sqliteMigrations: [Migration] = [
 /// SQLite cannot alter a CHECK constraint: the table is rebuilt with the allowed `kinds` and its indexes recreated
 /// (the columns and indexes of migrations 1 and 2).
 private func rebuildAPIKeys(kinds: String) -> String {
-    """
-    CREATE TABLE api_keys_rebuilt (
-        nid TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN (\(kinds))),
-        key_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        actor_id TEXT NOT NULL,
-        scopes TEXT NOT NULL DEFAULT '[]',
-        status INTEGER NOT NULL,
-        create_time INTEGER NOT NULL,
-        update_time INTEGER NOT NULL,
-        expire_time INTEGER,
-        last_used_time INTEGER,
-        metadata TEXT NOT NULL DEFAULT '{}',
-        rate_limit_quota INTEGER,
-        rate_limit_window INTEGER,
-        allowed_cidrs TEXT NOT NULL DEFAULT '[]',
-        revocation_reason INTEGER,
-        revocation_description TEXT,
-        visibility INTEGER NOT NULL,
-        request_id TEXT,
-        PRIMARY KEY (nid, kind, key_id)
-    ) WITHOUT ROWID;
-    INSERT INTO api_keys_rebuilt (\(KeyRow.columns)) SELECT \(KeyRow.columns) FROM api_keys;
-    DROP TABLE api_keys;
-    ALTER TABLE api_keys_rebuilt RENAME TO api_keys;
-    CREATE UNIQUE INDEX api_keys_request_id ON api_keys (nid, kind, request_id) WHERE request_id IS NOT NULL;
-    CREATE INDEX api_keys_actor ON api_keys (nid, kind, actor_id, key_id);
-    CREATE INDEX api_keys_status ON api_keys (nid, status, expire_time);
-    """
+    // Written out, not `KeyRow.columns`: a released migration must not change when a later one adds a column.
+    let columns = """
+        nid, kind, key_id, name, actor_id, scopes, status, create_time, update_time, expire_time, last_used_time, \
+        metadata, rate_limit_quota, rate_limit_window, allowed_cidrs, revocation_reason, revocation_description, \
+        visibility, request_id
+        """
+    return """
+        CREATE TABLE api_keys_rebuilt (
+            nid TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN (\(kinds))),
+            key_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            scopes TEXT NOT NULL DEFAULT '[]',
+            status INTEGER NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL,
+            expire_time INTEGER,
+            last_used_time INTEGER,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            rate_limit_quota INTEGER,
+            rate_limit_window INTEGER,
+            allowed_cidrs TEXT NOT NULL DEFAULT '[]',
+            revocation_reason INTEGER,
+            revocation_description TEXT,
+            visibility INTEGER NOT NULL,
+            request_id TEXT,
+            PRIMARY KEY (nid, kind, key_id)
+        ) WITHOUT ROWID;
+        INSERT INTO api_keys_rebuilt (\(columns)) SELECT \(columns) FROM api_keys;
+        DROP TABLE api_keys;
+        ALTER TABLE api_keys_rebuilt RENAME TO api_keys;
+        CREATE UNIQUE INDEX api_keys_request_id ON api_keys (nid, kind, request_id) WHERE request_id IS NOT NULL;
+        CREATE INDEX api_keys_actor ON api_keys (nid, kind, actor_id, key_id);
+        CREATE INDEX api_keys_status ON api_keys (nid, status, expire_time);
+        """
 }
 
 /// SQLite's part of the migration protocol: the single writer is the lock; `schema_migrations(version, dirty)` holds

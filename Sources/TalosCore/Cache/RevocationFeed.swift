@@ -39,6 +39,8 @@ public final class RevocationFeed: InvalidationSink, Service {
 
     private struct Subscriber {
         let nid: String
+        /// The admin key the subscriber authenticated with (spec §16.3); its revocation ends the stream.
+        let adminKeyID: String?
         let continuation: AsyncStream<RevocationFeedMessage>.Continuation
     }
 
@@ -119,10 +121,11 @@ public final class RevocationFeed: InvalidationSink, Service {
             do {
                 key = try await storage.fetch(kind: kind, nid: change.nid, keyID: change.keyID)
                 // A UUID that is no issued key may be an admin key (spec §16.3): those are not API keys, and their
-                // ids are not for the feed's subscribers.
+                // ids are not for the feed's subscribers; a revoked one ends the streams it opened.
                 if key == nil, kind == .issued,
-                    try await storage.fetch(kind: .admin, nid: change.nid, keyID: change.keyID) != nil
+                    let admin = try await storage.fetch(kind: .admin, nid: change.nid, keyID: change.keyID)
                 {
+                    if admin.storedStatus == .revoked { endStreams(of: admin) }
                     continue
                 }
             } catch {
@@ -132,9 +135,16 @@ public final class RevocationFeed: InvalidationSink, Service {
             guard key == nil || key?.storedStatus == .revoked else { continue }
             publish(nid: change.nid, keyID: change.keyID, kind: kind)
         }
-        state.withLock { state in
-            for subscriber in state.subscribers.values { subscriber.continuation.finish() }
+        for subscriber in state.withLock({ Array($0.subscribers.values) }) { subscriber.continuation.finish() }
+    }
+
+    /// Ends every stream opened with the admin key `admin`.
+    private func endStreams(of admin: APIKey) {
+        // Finished outside the lock: a finished stream's termination handler takes it.
+        let ending = state.withLock { state in
+            state.subscribers.values.filter { $0.nid == admin.nid && $0.adminKeyID == admin.keyID }
         }
+        for subscriber in ending { subscriber.continuation.finish() }
     }
 
     func publish(nid: String, keyID: String, kind: KeyKind) {
@@ -161,9 +171,14 @@ public final class RevocationFeed: InvalidationSink, Service {
     }
 
     /// The messages for a subscriber of tenant `nid`: first a replay of what followed `lastEventID` (or `.reset`
-    /// when that id is unknown or no longer vouched for), then every new event until the stream is dropped.
+    /// when that id is unknown or no longer vouched for), then every new event until the stream is dropped, or until
+    /// `adminKeyID` (the admin key the subscriber authenticated with) is revoked on any replica.
     /// - Throws: 503 `SERVICE_UNAVAILABLE` when `maxSubscribers` are subscribed already.
-    public func subscribe(nid: String, lastEventID: Int64?) throws(TalosError) -> AsyncStream<RevocationFeedMessage> {
+    public func subscribe(
+        nid: String,
+        lastEventID: Int64?,
+        adminKeyID: String? = nil
+    ) throws(TalosError) -> AsyncStream<RevocationFeedMessage> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: RevocationFeedMessage.self,
             bufferingPolicy: .bufferingNewest(Self.backlogSize)
@@ -182,7 +197,7 @@ public final class RevocationFeed: InvalidationSink, Service {
             }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
-            state.subscribers[id] = Subscriber(nid: nid, continuation: continuation)
+            state.subscribers[id] = Subscriber(nid: nid, adminKeyID: adminKeyID, continuation: continuation)
             return id
         }
         guard let id else {

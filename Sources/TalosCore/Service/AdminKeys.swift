@@ -26,12 +26,15 @@ public struct AdminPrincipal: Sendable, Hashable {
     public let name: String
     /// The permissions it holds.
     public let permissions: Set<AdminPermission>
+    /// When it stops authenticating; `nil` = never.
+    public let expireTime: Timestamp?
 
     /// The principal of a stored admin key; permissions outside the vocabulary are ignored.
     public init(_ key: APIKey) {
         self.keyID = key.keyID
         self.name = key.name
         self.permissions = Set(key.scopes.compactMap(AdminPermission.init(rawValue:)))
+        self.expireTime = key.expireTime
     }
 
     /// Whether the key holds `permission`, directly or through `*`.

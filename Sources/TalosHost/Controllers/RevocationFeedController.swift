@@ -6,8 +6,12 @@ import TalosCore
 
 /// `GET /v2alpha1/admin/revocations:watch` (spec §15.14): the tenant's revocations as Server-Sent Events, resumable
 /// with `Last-Event-ID`, with a `: keep-alive` comment every 15 s.
+///
+/// A stream opened with an admin key (spec §16.3) ends when that key is revoked on any replica or expires, so that a
+/// revoked key keeps no stream open.
 struct RevocationFeedController: APIController {
     let feed: RevocationFeed
+    let clock: any WallClock
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let keepAlive = Duration.seconds(15)
@@ -21,7 +25,8 @@ struct RevocationFeedController: APIController {
     func watch(_ request: APIRequest) async throws -> APIReply {
         // A Last-Event-ID that is not one of ours is unknown: the subscriber gets a reset.
         let lastID = request.request.headers[Self.lastEventID].map { Int64($0.trimmingSpaces) ?? -1 }
-        let messages = try feed.subscribe(nid: request.nid, lastEventID: lastID)
+        let admin = AdminPrincipal.current
+        let messages = try feed.subscribe(nid: request.nid, lastEventID: lastID, adminKeyID: admin?.keyID)
         // A subscriber that stops reading fills this buffer: its stream then ends after what it holds, and it resumes
         // from its Last-Event-ID (or resets) when it reconnects. The server never buffers without bound.
         let (body, output) = AsyncStream.makeStream(
@@ -40,9 +45,16 @@ struct RevocationFeedController: APIController {
         let ticks = Task {
             while (try? await Task.sleep(for: Self.keepAlive)) != nil { send(": keep-alive\n\n") }
         }
+        let expiry = Task { [clock] in
+            guard let expireTime = admin?.expireTime else { return }
+            let left = expireTime.microseconds - clock.now().microseconds
+            if left > 0, (try? await Task.sleep(for: .microseconds(left))) == nil { return }
+            output.finish()
+        }
         output.onTermination = { _ in
             forward.cancel()
             ticks.cancel()
+            expiry.cancel()
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
