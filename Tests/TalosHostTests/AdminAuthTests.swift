@@ -62,6 +62,8 @@ import Testing
             #expect(try await api.send(.get, "/v2alpha1/admin/adminKeys/\(id)").json["admin_key"]?["name"] == "ops")
             let list = try await api.send(.get, "/v2alpha1/admin/adminKeys")
             #expect(list.json["admin_keys"]?.arrayValue?.count == 1 && list.json["next_page_token"] == "")
+            let twice = try await api.send(.get, "/v2alpha1/admin/adminKeys?page_size=&page_size=true")
+            #expect(twice.status == 400 && twice.reason == "INVALID_ARGUMENT")
             let revoked = try await api.post("/v2alpha1/admin/adminKeys/\(id):revoke", [:])
             #expect(revoked.status == 200 && revoked.json["admin_key"]?["status"] == "KEY_STATUS_REVOKED")
             let again = try await api.post("/v2alpha1/admin/adminKeys/\(id):revoke", [:])

@@ -53,9 +53,12 @@ struct StoredKeyEndpoints: Sendable {
 }
 
 extension APIRequest {
-    /// `page_size` (spec §7): 0 when absent or empty. - Throws: 400 for a value that is not an integer.
+    /// `page_size` (spec §7): 0 when absent or empty. - Throws: 400 for a value that is not an integer, or for more
+    /// than one `page_size`.
     func pageSize() throws(TalosError) -> Int {
-        guard let text = query("page_size"), !text.isEmpty else { return 0 }
+        let values = queryAll("page_size")
+        guard values.count <= 1 else { throw TalosError.validation("page_size", "value must be given at most once") }
+        guard let text = values.first, !text.isEmpty else { return 0 }
         guard let value = Int(text) else { throw TalosError.validation("page_size", "value must be an integer") }
         return value
     }
