@@ -75,8 +75,11 @@ public enum TalosMetrics {
 
     /// `talos_admin_authentications_total{result}` (spec §16.3): `valid`, `missing`, `invalid`, `denied` (lacks the
     /// permission) or `limited` (too many failures from the client). Never counted as a verification.
-    public static func adminAuthentication(result: String) {
-        Counter(label: "talos_admin_authentications_total", dimensions: [("result", result)]).increment()
+    public static func adminAuthentication(result: String) { adminAuthentications[result].increment() }
+
+    /// Made once per result: this is counted on every admin request.
+    private static let adminAuthentications = MetricHandles<String, Counter> { result in
+        Counter(label: "talos_admin_authentications_total", dimensions: [("result", result)])
     }
 
     /// `talos_api_keys_rotated_total`.
