@@ -14,8 +14,9 @@ public struct TalosRequestContext: RequestContext {
     /// The tenant (spec §9.2) of a route that has one, resolved with the route so that logs can name it; the
     /// default tenant for tenantless routes.
     var tenant = Result<String, TalosError>.success(UUIDText.nilUUID)
-    /// What inner layers report to outer ones (the admin key, for the request log).
-    let notes = RequestNotes()
+    /// Where admin authentication leaves the admin key for the request log; made by `AccessLogMiddleware` only for
+    /// admin routes while admin authentication is on, so no other request allocates it.
+    var adminKeyNote: AdminKeyNote?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -65,8 +65,8 @@ extension Logger {
 public enum AdminAuthentication: Sendable {
     /// A stored, active, unexpired admin key of the tenant.
     case authenticated(AdminPrincipal)
-    /// Not an admin key of this server (`malformed`), or an unknown, revoked or expired one. `cause` is for logs only.
-    case rejected(malformed: Bool, cause: String)
+    /// Not shaped like an admin key of this server (`malformed`), or a forged, unknown, revoked or expired one.
+    case rejected(malformed: Bool)
 }
 
 /// An admin key just created: the stored record and its secret, shown once.
@@ -198,23 +198,22 @@ extension Verifier {
     /// then the stored record (active, unexpired). A success is recorded as a use (`last_used_time`).
     /// - Throws: only storage outages (503/504); a bad key is a `.rejected` result.
     public func authenticateAdmin(_ secret: String, nid: String) async throws -> AdminAuthentication {
+        func reject(malformed: Bool, _ cause: String) -> AdminAuthentication {
+            logger.debug("admin authentication rejected", metadata: ["cause": "\(cause)"])  // never the key
+            return .rejected(malformed: malformed)
+        }
         let settings = settings.current(nid)
         let now = clock.now()
         guard secret.utf8.count <= 512, let parts = IssuedKeyFormat.parse(secret),
             parts.prefix == settings.adminKeyPrefix,
             let identity = IssuedKeyFormat.decodeIdentifier(parts.identifier)
-        else { return .rejected(malformed: true, cause: "not an admin key") }
-        let expected = parts.checksum.utf8.count <= 44 ? Base58.decode(parts.checksum) ?? [] : []
-        let message = Array(parts.signedPart.utf8)
-        var valid = false
-        for active in settings.keyring.active(at: now) {
-            let mac = active.adminChecksumKey.authenticate(message)
-            // Every active secret is tried even after a match, so timing does not reveal which one matched.
-            if service.crypto.constantTimeEquals(mac, expected.count == 32 ? expected : []) { valid = true }
+        else { return reject(malformed: true, "not an admin key") }
+        guard authenticator.checksumMatches(parts, keys: settings.keyring.active(at: now).map(\.adminChecksumKey))
+        else {
+            return reject(malformed: false, "invalid admin key checksum")
         }
-        guard valid else { return .rejected(malformed: false, cause: "invalid admin key checksum") }
         guard identity.createdAtSeconds <= now.seconds + settings.clockSkew.components.seconds else {
-            return .rejected(malformed: false, cause: "admin key created in the future")
+            return reject(malformed: false, "admin key created in the future")
         }
         let cache = self.cache.flatMap { settings.cacheEnabled && $0.isAvailable ? $0 : nil }
         var key = cache?.get(kind: .admin, nid: nid, keyID: identity.keyID, now: now)
@@ -229,9 +228,9 @@ extension Verifier {
                 cache?.put(cached, ticket: ticket, ttl: settings.cacheTTL, now: now)
             }
         }
-        guard let key else { return .rejected(malformed: false, cause: "unknown admin key") }
+        guard let key else { return reject(malformed: false, "unknown admin key") }
         guard key.isActive(at: now) else {
-            return .rejected(malformed: false, cause: key.storedStatus == .revoked ? "revoked" : "expired")
+            return reject(malformed: false, key.storedStatus == .revoked ? "revoked admin key" : "expired admin key")
         }
         lastUsed?.observe(key, at: now)
         return .authenticated(AdminPrincipal(key))

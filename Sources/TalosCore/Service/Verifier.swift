@@ -24,16 +24,9 @@ struct Authenticator: Sendable {
         case .imported:
             return .lookup(.imported, importedKeyID(credential, nid: nid))
         case .issued(let parts, let identity):
-            // A 32-byte checksum is at most 44 Base58 characters; longer ones fail without the (quadratic) decode.
-            let expected = parts.checksum.utf8.count <= 44 ? Base58.decode(parts.checksum) ?? [] : []
-            let message = Array(parts.signedPart.utf8)
-            var valid = false
-            for secret in settings.keyring.active(at: now) {
-                let mac = secret.checksumKey.authenticate(message)
-                // Every active secret is tried even after a match, so timing does not reveal which one matched.
-                if crypto.constantTimeEquals(mac, expected.count == 32 ? expected : []) { valid = true }
+            guard checksumMatches(parts, keys: settings.keyring.active(at: now).map(\.checksumKey)) else {
+                return .rejected(cause: "invalid API key checksum")
             }
-            guard valid else { return .rejected(cause: "invalid API key checksum") }
             let skewSeconds = settings.clockSkew.components.seconds
             let age = now.seconds - identity.createdAtSeconds
             guard identity.createdAtSeconds <= now.seconds + skewSeconds,
@@ -44,6 +37,19 @@ struct Authenticator: Sendable {
             }
             return .lookup(.issued, identity.keyID)
         }
+    }
+
+    /// Whether `parts`' checksum is the HMAC of its signed part under one of `keys` (issued keys: the active secrets'
+    /// checksum keys; admin keys: their admin-domain keys). Every key is tried even after a match, so timing does not
+    /// reveal which one matched.
+    func checksumMatches(_ parts: IssuedKeyParts, keys: [any HMACKey]) -> Bool {
+        // A 32-byte checksum is at most 44 Base58 characters; longer ones fail without the (quadratic) decode.
+        let decoded = parts.checksum.utf8.count <= 44 ? Base58.decode(parts.checksum) ?? [] : []
+        let expected = decoded.count == 32 ? decoded : []
+        let message = Array(parts.signedPart.utf8)
+        var valid = false
+        for key in keys where crypto.constantTimeEquals(key.authenticate(message), expected) { valid = true }
+        return valid
     }
 
     /// `lowercase_hex(SHA-512/256(nid || 0x00 || raw_key))` (spec §4.5).

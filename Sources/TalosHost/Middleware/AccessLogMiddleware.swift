@@ -17,9 +17,14 @@ struct AccessLogMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let started = ContinuousClock.now
+        let settings = httpSettings.current
+        var context = context
+        if settings.adminAuthEnabled, case .route(let route, _) = context.resolution, route.isAdminPath {
+            context.adminKeyNote = AdminKeyNote()
+        }
         let response = try await next(request, context)
         let route = context.routeTemplate
-        if httpSettings.current.excludeHealthFromLog, route.hasPrefix("/health") || route == "/version" {
+        if settings.excludeHealthFromLog, route.hasPrefix("/health") || route == "/version" {
             return response
         }
         let elapsed = ContinuousClock.now - started
@@ -36,7 +41,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             "user_agent": "\(request.headers[.userAgent] ?? "")",
             "bytes_out": "\(response.body.contentLength ?? 0)",
         ]
-        if let adminKeyID = context.notes.adminKeyID { metadata["admin_key_id"] = "\(adminKeyID)" }
+        if let adminKeyID = context.adminKeyNote?.adminKeyID { metadata["admin_key_id"] = "\(adminKeyID)" }
         logger.info("request completed", metadata: metadata)
         return response
     }

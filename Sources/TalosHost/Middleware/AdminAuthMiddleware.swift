@@ -30,16 +30,18 @@ struct AdminAuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         let nid = try context.tenant.get()
-        let peer = context.remoteIP.flatMap { IPAddress($0) }
-        let client =
-            settings.clientIP.resolve(peer: peer) { name in
+        // Only a failure needs the client (to charge its bucket): a valid key resolves no address.
+        let client = {
+            let peer = context.remoteIP.flatMap { IPAddress($0) }
+            return settings.clientIP.resolve(peer: peer) { name in
                 HTTPField.Name(name).map { request.headers[values: $0] } ?? []
             } ?? peer
+        }
         guard let secret = Self.credential(request) else {
             throw refusal(.adminKeyRequired, "an admin key is required", result: "missing", client: client)
         }
         switch try await verifier.authenticateAdmin(secret, nid: nid) {
-        case .rejected(let malformed, _):
+        case .rejected(let malformed):
             throw malformed
                 ? refusal(.adminKeyRequired, "an admin key is required", result: "missing", client: client)
                 : refusal(
@@ -49,7 +51,7 @@ struct AdminAuthMiddleware: RouterMiddleware {
                     client: client
                 )
         case .authenticated(let principal):
-            context.notes.adminKeyID = principal.keyID
+            context.adminKeyNote?.adminKeyID = principal.keyID
             let permission = route.permission ?? .all
             guard principal.holds(permission) else {
                 TalosMetrics.adminAuthentication(result: "denied")
@@ -69,9 +71,9 @@ struct AdminAuthMiddleware: RouterMiddleware {
         _ reason: TalosError.Reason,
         _ message: String,
         result: String,
-        client: IPAddress?
+        client: () -> IPAddress?
     ) -> RoutingFailure {
-        if let wait = failures.take(client) {
+        if let wait = failures.take(client()) {
             TalosMetrics.adminAuthentication(result: "limited")
             return RoutingFailure.rateLimited(retryAfter: wait)
         }
@@ -90,8 +92,9 @@ struct AdminAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// What the inner layers learn about a request that the outer ones log (the request log's `admin_key_id`).
-final class RequestNotes: Sendable {
+/// The admin key a request authenticated with, which the inner admin authentication learns and the outer request log
+/// prints (`admin_key_id`).
+final class AdminKeyNote: Sendable {
     private let admin = Mutex<String?>(nil)
 
     /// The admin key the request authenticated with; `nil` when admin authentication is off or failed.
