@@ -16,11 +16,8 @@ struct AdminKeysCommand: AsyncParsableCommand {
 
 /// Flags shared by the admin-keys commands.
 struct AdminKeysOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: "JSON configuration file.")
-    var config: String?
-
-    @Option(help: "Database DSN (overrides DB_DSN, DSN and the configuration).")
-    var database: String?
+    /// `--config` and `--database`, read as `talos migrate` reads them.
+    @OptionGroup var storage: MigrateOptions
 
     @Option(help: "Tenant (network id) of the admin key; default: the nil UUID (multi-tenancy off).")
     var network: String?
@@ -34,9 +31,8 @@ struct AdminKeysOptions: ParsableArguments {
 
     /// Runs `body` with admin keys over the configured storage; storage and API errors exit 1.
     func run(_ body: @escaping @Sendable (AdminKeyService, _ nid: String) async throws -> Void) async throws {
-        var config = try loadConfig(path: config).config
-        let environment = processEnvironment()
-        if let dsn = database ?? environment["DB_DSN"] ?? environment["DSN"] { config.databaseDSN = dsn }
+        var config = try loadConfig(path: storage.config).config
+        config.databaseDSN = storage.dsn { config.databaseDSN }
         guard config.hmacSecret != nil else {
             throw CommandFailure.usage(
                 "Error: secrets.hmac.current: value is required (set TALOS_SECRETS_HMAC_CURRENT, the server's secret)"
@@ -46,12 +42,7 @@ struct AdminKeysOptions: ParsableArguments {
         let crypto = try registry.cryptoProvider(named: config.cryptoBackend).make()
         let settings = SettingsStore(try TenantSettings(config: config, crypto: crypto))
         let logger = Logger(label: "talos.admin-keys") { _ in SwiftLogNoOpLogHandler() }
-        let handle: StorageHandle
-        do {
-            handle = try await registry.storageBackend(forDSN: config.databaseDSN).open(config.databaseDSN, logger)
-        } catch let error as StorageError {
-            throw CommandFailure.failed("Error: \(error.detail)")
-        }
+        let handle = try await MigrateOptions.open(dsn: config.databaseDSN)
         let nid = network.flatMap(UUIDText.normalized) ?? UUIDText.nilUUID
         do {
             try await handle.withServices { handle in

@@ -19,17 +19,25 @@ struct MigrateOptions: ParsableArguments {
     @Option(help: "Database DSN (overrides DB_DSN, DSN and the configuration).")
     var database: String?
 
+    /// `--database` > `DB_DSN` > `DSN` > `configured` (the configuration's, read only when needed).
+    func dsn(orConfigured configured: () throws -> String) rethrows -> String {
+        let environment = processEnvironment()
+        return try database ?? environment["DB_DSN"] ?? environment["DSN"] ?? configured()
+    }
+
     /// Opens the storage named by `--database` > `DB_DSN` > `DSN` > configuration.
     func open() async throws -> StorageHandle {
-        let environment = processEnvironment()
         let dsn: String
         do {
-            dsn =
-                try database ?? environment["DB_DSN"] ?? environment["DSN"]
-                ?? loadConfig(path: config).config.databaseDSN
+            dsn = try self.dsn { try loadConfig(path: config).config.databaseDSN }
         } catch let error as ConfigError {
             throw CommandFailure.failed("Error: \(error)")
         }
+        return try await Self.open(dsn: dsn)
+    }
+
+    /// Opens the storage of `dsn`; an unknown scheme or an unreachable database exits 1.
+    static func open(dsn: String) async throws -> StorageHandle {
         do {
             let backend = try BackendRegistry.builtIn.storageBackend(forDSN: dsn)
             return try await backend.open(dsn, Logger(label: "talos.migrate"))
