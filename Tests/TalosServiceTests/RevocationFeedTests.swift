@@ -65,24 +65,26 @@ import Testing
         #expect(await beforeBacklog.next() == .reset)
     }
 
-    @Test func onlyRevocationsAndDeletionsAreAnnounced() async throws {
-        let storage = MemoryKeyStorage()
+    /// A stored key of `kind` numbered `n`, ACTIVE unless `status` says otherwise.
+    static func key(_ kind: KeyKind, _ n: Int, status: KeyStatus = .active) -> APIKey {
         let now = Timestamp(seconds: 1_780_000_000)
-        let active = APIKey(
-            kind: .issued,
-            nid: Self.nid,
-            keyID: "00000000-0000-4000-8000-000000000001",
+        return APIKey(
+            kind: kind,
+            nid: nid,
+            keyID: "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - "\(n)".count) + "\(n)",
             name: "n",
             actorID: "a",
+            storedStatus: status,
             createTime: now,
             updateTime: now
         )
-        var revoked = active
-        revoked.keyID = "00000000-0000-4000-8000-000000000002"
-        revoked.storedStatus = .revoked
-        var admin = revoked
-        admin.kind = .admin
-        admin.keyID = "00000000-0000-4000-8000-000000000003"
+    }
+
+    @Test func onlyRevocationsAndDeletionsAreAnnounced() async throws {
+        let storage = MemoryKeyStorage()
+        let active = Self.key(.issued, 1)
+        let revoked = Self.key(.issued, 2, status: .revoked)
+        let admin = Self.key(.admin, 3, status: .revoked)
         _ = try await storage.insert(active)
         _ = try await storage.insert(revoked)
         _ = try await storage.insert(admin)
@@ -105,23 +107,13 @@ import Testing
     /// Spec §16.3: a stream opened with an admin key ends when that key is revoked (here or on any replica).
     @Test func aRevokedAdminKeyEndsItsStreams() async throws {
         let storage = MemoryKeyStorage()
-        let now = Timestamp(seconds: 1_780_000_000)
-        var admin = APIKey(
-            kind: .admin,
-            nid: Self.nid,
-            keyID: "00000000-0000-4000-8000-0000000000a1",
-            name: "watcher",
-            actorID: "",
-            createTime: now,
-            updateTime: now
-        )
+        let admin = Self.key(.admin, 4)
         _ = try await storage.insert(admin)
         let feed = RevocationFeed(storage: storage, clock: ManualClock())
         var mine = try feed.subscribe(nid: Self.nid, lastEventID: nil, adminKeyID: admin.keyID).makeAsyncIterator()
         var other = try feed.subscribe(nid: Self.nid, lastEventID: nil, adminKeyID: "another").makeAsyncIterator()
         let runner = Task { try await feed.run() }
-        admin.storedStatus = .revoked
-        let revoked = admin
+        let revoked = Self.key(.admin, 4, status: .revoked)
         _ = try await storage.modify(kind: .admin, nid: Self.nid, keyID: admin.keyID) { _ in revoked }
         feed.invalidated(nid: Self.nid, keyID: admin.keyID)
         #expect(await mine.next() == nil)
