@@ -135,6 +135,8 @@ fi
 #   between the request and a stored key, so positive_data_acceptance also accepts 400 there.
 # - Batch import validates every item on its own and reports per-item errors with 200 (spec 3.8), so an invalid item
 #   among valid ones is not a rejected request: negative_data_rejection also accepts 200 there.
+# - Usage: start_time must be before end_time and the range at most 745 buckets of the granularity, rules between
+#   parameters, so positive_data_acceptance also accepts 400 there.
 # - expected_audiences entries are limited to 256 bytes of UTF-8 (spec 15.6), which JSON Schema cannot count (its
 #   maxLength counts characters), so valid entries are drawn from a dictionary of realistic audiences; list sizes
 #   and invalid entries are still generated.
@@ -165,6 +167,10 @@ checks.negative_data_rejection.expected-statuses = ["200", "400", "401", "403", 
 [[operations]]
 include-operation-id = ["deriveToken"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-operation-id = ["getApiKeyUsage", "getActorUsage"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "429", "5xx"]
 
 [[operations]]
 include-operation-id = ["batchCreateImportedApiKeys", "batchImportImportedApiKeys"]

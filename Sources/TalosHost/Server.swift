@@ -59,7 +59,10 @@ public func buildApplication(
     )
     let lastUsed = LastUsedTracker(storage: handle.storage, config: config, logger: logger)
     let httpSettings = SettingsStore(HTTPSettings(config: config))
-    let verifier = Verifier(service: service, lastUsed: lastUsed, cache: cache, limiter: limiter)
+    // Off, nothing is counted and the verify path does no usage work at all.
+    let usage =
+        config.usageEnabled ? UsageRecorder(storage: handle.storage, config: config, clock: clock, logger: logger) : nil
+    let verifier = Verifier(service: service, lastUsed: lastUsed, usage: usage, cache: cache, limiter: limiter)
     let selfRevokeLimiter = TokenBuckets(
         rate: config.publicRateLimitPerSecond,
         burst: config.publicRateLimitBurst,
@@ -126,6 +129,7 @@ public func buildApplication(
     if cache != nil { features.append(config.cacheEnabled ? "cache" : "cache(disabled)") }
     if handle.invalidationFeed != nil, cache != nil { features.append("cache-invalidation-feed") }
     if config.rateLimitEnabled { features.append("rate-limit(\(config.rateLimitBackend.rawValue))") }
+    if usage != nil { features.append("usage") }
     if config.multitenancyEnabled { features.append("multitenancy(\(config.networks.count) networks)") }
     if reloadSource != nil { features.append("hot-reload") }
     logger.info(
@@ -143,6 +147,7 @@ public func buildApplication(
     services += handle.services
     // After the storage's services, so that on shutdown it flushes while the database is still reachable.
     services.append(lastUsed)
+    if let usage { services.append(usage) }
     services.append(revocations)
     if let feed = handle.invalidationFeed {
         let sinks: [any InvalidationSink] = [revocations] + (cache.map { [$0] } ?? [])
@@ -224,6 +229,7 @@ func apiControllers(
         DerivedTokensController(service: service, verifier: verifier),
         RevocationFeedController(feed: revocations, clock: clock),
         AdminKeysController(adminKeys: AdminKeyService(service: service), clock: clock),
+        UsageController(usage: UsageService(service: service)),
     ]
     return controllers.flatMap(\.routes)
 }

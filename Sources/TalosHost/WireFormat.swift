@@ -2,6 +2,20 @@ import TalosCore
 
 /// JSON shapes of the API (spec §3), with the field order and omission rules of §2.1 and §14.
 enum WireFormat {
+    /// A usage report's buckets: counts as int64 strings, failures by error code in name order (docs/usage.md).
+    static func usageBuckets(_ report: UsageReport) -> JSONValue {
+        .array(
+            report.buckets.map { bucket in
+                var invalid = JSONObject()
+                for code in bucket.invalid.keys.sorted() { invalid[code] = .string("\(bucket.invalid[code] ?? 0)") }
+                return [
+                    "start_time": .string(bucket.startTime.rfc3339), "valid": .string("\(bucket.valid)"),
+                    "invalid": .object(invalid),
+                ]
+            }
+        )
+    }
+
     static func key(_ key: APIKey, now: Timestamp) -> JSONValue {
         var object = JSONObject()
         object["key_id"] = .string(key.keyID)

@@ -11,7 +11,15 @@ public final class MemoryKeyStorage: KeyStorage {
         let keyID: String
     }
 
+    private struct UsageIdentity: Hashable {
+        let nid: String
+        let keyID: String
+        let hour: Int64
+        let outcome: String
+    }
+
     private let keys = Mutex<[Identity: APIKey]>([:])
+    private let usageCounts = Mutex<[UsageIdentity: (actorID: String, count: Int64)]>([:])
 
     public init() {}
 
@@ -114,6 +122,46 @@ public final class MemoryKeyStorage: KeyStorage {
                 key.lastUsedTime = max(key.lastUsedTime ?? entry.usedAt, entry.usedAt)
                 keys[identity] = key
             }
+        }
+    }
+
+    public func recordUsage(_ counts: [UsageCount]) async throws {
+        usageCounts.withLock { stored in
+            for count in counts {
+                let identity = UsageIdentity(nid: count.nid, keyID: count.keyID, hour: count.hour, outcome: count.outcome)
+                let existing = stored[identity]
+                stored[identity] = (existing?.actorID ?? count.actorID, (existing?.count ?? 0) + count.count)
+            }
+        }
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [UsageTotal] {
+        usageCounts.withLock { stored in
+            var totals: [UsageTotal] = []
+            var index: [Int64: [String: Int]] = [:]
+            for (identity, value) in stored
+            where identity.nid == query.nid && (query.fromHour..<query.untilHour).contains(identity.hour) {
+                switch query.subject {
+                case .key(let keyID): guard identity.keyID == keyID else { continue }
+                case .actor(let actorID): guard value.actorID == actorID else { continue }
+                }
+                if let position = index[identity.hour]?[identity.outcome] {
+                    let total = totals[position]
+                    totals[position] = UsageTotal(hour: total.hour, outcome: total.outcome, count: total.count + value.count)
+                } else {
+                    index[identity.hour, default: [:]][identity.outcome] = totals.count
+                    totals.append(UsageTotal(hour: identity.hour, outcome: identity.outcome, count: value.count))
+                }
+            }
+            return totals
+        }
+    }
+
+    public func deleteUsage(before hour: Int64) async throws -> Int {
+        usageCounts.withLock { stored in
+            let before = stored.count
+            stored = stored.filter { $0.key.hour >= hour }
+            return before - stored.count
         }
     }
 

@@ -30,6 +30,7 @@ public struct StorageConformance: Sendable {
         case insertSkippingExisting
         case recordLastUsed
         case adminKeysAreTheirOwnKind
+        case usageAddsUp
 
         public var description: String { rawValue }
     }
@@ -59,6 +60,7 @@ public struct StorageConformance: Sendable {
         case .insertSkippingExisting: try await insertSkippingExisting(storage)
         case .recordLastUsed: try await recordLastUsed(storage)
         case .adminKeysAreTheirOwnKind: try await adminKeysAreTheirOwnKind(storage)
+        case .usageAddsUp: try await usageAddsUp(storage)
         }
     }
 
@@ -370,6 +372,60 @@ public struct StorageConformance: Sendable {
         ])
         #expect(try await storage.fetch(kind: .issued, nid: Self.nid, keyID: key.keyID)?.lastUsedTime == later)
         try await storage.recordLastUsed([])
+    }
+
+    /// Usage counts add up across writes (and concurrent writers, as replicas are), are read per key or summed per
+    /// actor within the hour range, stay in their tenant, and are swept by hour.
+    func usageAddsUp(_ storage: any KeyStorage) async throws {
+        let hour: Int64 = 1_780_333_200
+        let other = "8b0a5b1e-7f1f-4a56-9d59-4c1c1f4bd3a1"
+        func count(_ keyID: String, _ actor: String, _ hour: Int64, _ outcome: String, _ count: Int64, nid: String = Self.nid)
+            -> UsageCount
+        { UsageCount(nid: nid, keyID: keyID, actorID: actor, hour: hour, outcome: outcome, count: count) }
+        try await storage.recordUsage([
+            count(Self.uuid(1), "alice", hour, "VALID", 5),
+            count(Self.uuid(1), "alice", hour, "REVOKED", 2),
+            count(Self.uuid(1), "alice", hour + 3600, "VALID", 1),
+            count(Self.uuid(2), "alice", hour, "VALID", 7),
+            count(Self.uuid(3), "bob", hour, "VALID", 11),
+            count(Self.uuid(1), "alice", hour, "VALID", 100, nid: other),
+        ])
+        try await storage.recordUsage([])
+        // Eight writers adding to the same rows at once, as replicas flushing together do.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await storage.recordUsage([
+                        count(Self.uuid(1), "alice", hour, "VALID", 1), count(Self.uuid(2), "alice", hour, "VALID", 1),
+                    ])
+                }
+            }
+            try await group.waitForAll()
+        }
+        func totals(_ subject: UsageQuery.Subject, _ from: Int64, _ until: Int64) async throws -> Set<UsageTotal> {
+            Set(try await storage.usage(UsageQuery(nid: Self.nid, subject: subject, fromHour: from, untilHour: until)))
+        }
+        #expect(
+            try await totals(.key(Self.uuid(1)), hour, hour + 7200) == [
+                UsageTotal(hour: hour, outcome: "VALID", count: 13),
+                UsageTotal(hour: hour, outcome: "REVOKED", count: 2),
+                UsageTotal(hour: hour + 3600, outcome: "VALID", count: 1),
+            ]
+        )
+        // The range is half-open: the hour at `untilHour` is out.
+        #expect(try await totals(.key(Self.uuid(1)), hour + 3600, hour + 7200).map(\.count) == [1])
+        #expect(try await totals(.key(Self.uuid(1)), hour + 7200, hour + 10_800).isEmpty)
+        #expect(
+            try await totals(.actor("alice"), hour, hour + 3600) == [
+                UsageTotal(hour: hour, outcome: "VALID", count: 28),
+                UsageTotal(hour: hour, outcome: "REVOKED", count: 2),
+            ]
+        )
+        #expect(try await totals(.actor("bob"), hour, hour + 3600) == [UsageTotal(hour: hour, outcome: "VALID", count: 11)])
+        #expect(try await totals(.actor("carol"), hour, hour + 3600).isEmpty)
+        #expect(try await storage.deleteUsage(before: hour + 3600) == 5)
+        #expect(try await totals(.actor("alice"), hour, hour + 7200) == [UsageTotal(hour: hour + 3600, outcome: "VALID", count: 1)])
+        #expect(try await storage.deleteUsage(before: hour) == 0)
     }
 
     func roundTripsEveryField(_ storage: any KeyStorage) async throws {

@@ -75,6 +75,18 @@ public final class WriteCountingStorage: KeyStorage {
         try await base.recordLastUsed(entries)
     }
 
+    public func recordUsage(_ counts: [UsageCount]) async throws {
+        counted()
+        try await base.recordUsage(counts)
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [UsageTotal] { try await base.usage(query) }
+
+    public func deleteUsage(before hour: Int64) async throws -> Int {
+        counted()
+        return try await base.deleteUsage(before: hour)
+    }
+
     public func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         counted()
         return try await base.delete(kind: kind, nid: nid, keyID: keyID)

@@ -307,6 +307,67 @@ struct PostgresKeyStorage: KeyStorage {
         }
     }
 
+    func recordUsage(_ counts: [UsageCount]) async throws {
+        guard !counts.isEmpty else { return }
+        // One statement over arrays; rows in primary-key order, so that replicas flushing the same rows lock them in
+        // the same order (no deadlock).
+        let sorted = counts.sorted { ($0.nid, $0.keyID, $0.hour, $0.outcome) < ($1.nid, $1.keyID, $1.hour, $1.outcome) }
+        let (nids, keyIDs, hours) = (sorted.map(\.nid), sorted.map(\.keyID), sorted.map(\.hour))
+        let (outcomes, actors, values) = (sorted.map(\.outcome), sorted.map(\.actorID), sorted.map(\.count))
+        _ = try await database.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO key_usage (nid, key_id, hour, outcome, actor_id, count) \
+                SELECT * FROM unnest(\(nids)::text[], \(keyIDs)::text[], \(hours)::bigint[], \(outcomes)::text[], \
+                \(actors)::text[], \(values)::bigint[]) \
+                ON CONFLICT (nid, key_id, hour, outcome) DO UPDATE SET count = key_usage.count + EXCLUDED.count
+                """,
+                logger: connection.logger
+            )
+        }
+    }
+
+    func usage(_ query: UsageQuery) async throws -> [UsageTotal] {
+        try await database.withConnection { connection in
+            let rows: PostgresRowSequence
+            switch query.subject {
+            case .key(let keyID):
+                rows = try await connection.query(
+                    """
+                    SELECT hour, outcome, SUM(count)::bigint FROM key_usage WHERE nid = \(query.nid) \
+                    AND key_id = \(keyID) AND hour >= \(query.fromHour) AND hour < \(query.untilHour) GROUP BY hour, outcome
+                    """,
+                    logger: connection.logger
+                )
+            case .actor(let actorID):
+                rows = try await connection.query(
+                    """
+                    SELECT hour, outcome, SUM(count)::bigint FROM key_usage WHERE nid = \(query.nid) \
+                    AND actor_id = \(actorID) AND hour >= \(query.fromHour) AND hour < \(query.untilHour) \
+                    GROUP BY hour, outcome
+                    """,
+                    logger: connection.logger
+                )
+            }
+            var totals: [UsageTotal] = []
+            for try await (hour, outcome, count) in rows.decode((Int64, String, Int64).self) {
+                totals.append(UsageTotal(hour: hour, outcome: outcome, count: count))
+            }
+            return totals
+        }
+    }
+
+    func deleteUsage(before hour: Int64) async throws -> Int {
+        try await database.withConnection { connection in
+            let rows = try await connection.query(
+                "WITH deleted AS (DELETE FROM key_usage WHERE hour < \(hour) RETURNING 1) SELECT COUNT(*) FROM deleted",
+                logger: connection.logger
+            )
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         try await database.withTransaction { connection in
             let rows = try await connection.query(

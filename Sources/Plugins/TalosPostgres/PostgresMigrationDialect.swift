@@ -80,6 +80,26 @@ let postgresMigrations: [Migration] = [
             "ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('issued', 'imported'))",
         ]
     ),
+    Migration(
+        version: 5,
+        name: "key_usage",
+        up: [
+            """
+            CREATE TABLE key_usage (
+                nid TEXT NOT NULL,
+                key_id TEXT COLLATE "C" NOT NULL,
+                hour BIGINT NOT NULL,
+                outcome TEXT NOT NULL,
+                actor_id TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                PRIMARY KEY (nid, key_id, hour, outcome)
+            )
+            """,
+            "CREATE INDEX key_usage_actor ON key_usage (nid, actor_id, hour)",
+            "CREATE INDEX key_usage_hour ON key_usage (hour)",
+        ],
+        down: ["DROP TABLE key_usage"]
+    ),
 ]
 
 /// PostgreSQL's part of the migration protocol: a session advisory lock on one connection, so replicas that start

@@ -240,6 +240,48 @@ final class SQLiteKeyStorage: KeyStorage {
         }
     }
 
+    func recordUsage(_ counts: [UsageCount]) async throws {
+        guard !counts.isEmpty else { return }
+        try await write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO key_usage (nid, key_id, hour, outcome, actor_id, count) VALUES (?, ?, ?, ?, ?, ?) \
+                    ON CONFLICT (nid, key_id, hour, outcome) DO UPDATE SET count = count + excluded.count
+                    """
+            )
+            for count in counts {
+                try statement.execute(arguments: [
+                    count.nid, count.keyID, count.hour, count.outcome, count.actorID, count.count,
+                ])
+            }
+        }
+    }
+
+    func usage(_ query: UsageQuery) async throws -> [UsageTotal] {
+        let (column, subject) =
+            switch query.subject {
+            case .key(let keyID): ("key_id", keyID)
+            case .actor(let actorID): ("actor_id", actorID)
+            }
+        return try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT hour, outcome, SUM(count) FROM key_usage \
+                    WHERE nid = ? AND \(column) = ? AND hour >= ? AND hour < ? GROUP BY hour, outcome
+                    """,
+                arguments: [query.nid, subject, query.fromHour, query.untilHour]
+            ).map { row in UsageTotal(hour: row[0], outcome: row[1], count: row[2]) }
+        }
+    }
+
+    func deleteUsage(before hour: Int64) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM key_usage WHERE hour < ?", arguments: [hour])
+            return db.changesCount
+        }
+    }
+
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool {
         try await write { db in
             try db.execute(

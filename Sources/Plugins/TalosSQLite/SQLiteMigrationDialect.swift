@@ -76,6 +76,26 @@ let sqliteMigrations: [Migration] = [
         up: [rebuildAPIKeys(kinds: "'issued', 'imported', 'admin'")],
         down: ["DELETE FROM api_keys WHERE kind = 'admin';", rebuildAPIKeys(kinds: "'issued', 'imported'")]
     ),
+    Migration(
+        version: 5,
+        name: "key_usage",
+        up: [
+            """
+            CREATE TABLE key_usage (
+                nid TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                hour INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                actor_id TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (nid, key_id, hour, outcome)
+            ) WITHOUT ROWID;
+            CREATE INDEX key_usage_actor ON key_usage (nid, actor_id, hour);
+            CREATE INDEX key_usage_hour ON key_usage (hour);
+            """
+        ],
+        down: ["DROP TABLE key_usage;"]
+    ),
 ]
 
 /// SQLite cannot alter a CHECK constraint: the table is rebuilt with the allowed `kinds` and its indexes recreated

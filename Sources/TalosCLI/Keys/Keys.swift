@@ -8,7 +8,7 @@ struct Keys: AsyncParsableCommand {
         abstract: "Manage and verify API keys through a Talos server.",
         subcommands: [
             IssuedIssue.self, KeysVerify.self, KeysBatchVerify.self, KeysRevoke.self, KeysDeriveToken.self,
-            KeysSelfRevoke.self, Issued.self, Imported.self,
+            KeysSelfRevoke.self, KeysUsage.self, Issued.self, Imported.self,
         ]
     )
 }

@@ -61,7 +61,9 @@ struct ServerRunner {
             }
             // The one place the metrics backend is chosen (spec §11.1): swift-metrics → Prometheus.
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.valueHistogramBuckets = TalosMetrics.valueHistogramBuckets
+            MetricsSystem.bootstrap(factory)
             app = try await buildApplication(
                 config: config,
                 registry: .builtIn,

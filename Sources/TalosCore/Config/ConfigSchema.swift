@@ -389,6 +389,24 @@ public enum ConfigSchema {
             ),
             ConfigKey("last_used.num_workers", .int, default: "4", "Validated (1…64); one batched writer flushes."),
             ConfigKey(
+                "usage.enabled",
+                .bool,
+                default: "true",
+                "Count verifications per key, hour and outcome for the usage endpoints."
+            ),
+            ConfigKey(
+                "usage.flush_interval",
+                .duration,
+                default: "10s",
+                "How often usage counts are written; a crash loses at most this much."
+            ),
+            ConfigKey(
+                "usage.retention",
+                .duration,
+                default: "2160h",
+                "Usage older than this is deleted (at least 1h)."
+            ),
+            ConfigKey(
                 "log.level",
                 .enumeration(["debug", "info", "warn", "error"]),
                 default: "info",

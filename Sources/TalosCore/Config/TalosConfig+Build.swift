@@ -132,6 +132,15 @@ extension TalosConfig {
             config.lastUsedFlushInterval = .nanoseconds(interval)
         }
         config.lastUsedWorkers = Int(try reader.int("last_used.num_workers", in: 1...64) ?? 4)
+        config.usageEnabled = try reader.bool("usage.enabled") ?? true
+        if let interval = try reader.duration("usage.flush_interval") {
+            guard interval > 0 else { throw ConfigError("usage.flush_interval: must be greater than 0") }
+            config.usageFlushInterval = .nanoseconds(interval)
+        }
+        if let retention = try reader.duration("usage.retention") {
+            guard retention >= 3_600_000_000_000 else { throw ConfigError("usage.retention: must be at least 1h") }
+            config.usageRetention = .nanoseconds(retention)
+        }
         config.logLevel = try reader.string("log.level") ?? "info"
         config.logFormat = try reader.string("log.format") ?? "json"
         config.tracingEnabled = try reader.bool("tracing.enabled") ?? false

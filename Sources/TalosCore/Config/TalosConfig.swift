@@ -151,6 +151,12 @@ public struct TalosConfig: Sendable, Hashable {
     public var lastUsedFlushInterval: Duration = .seconds(30)
     /// `last_used.num_workers`: validated (1…64) but unused; a single batched writer flushes (see `LastUsedTracker`).
     public var lastUsedWorkers = 4
+    /// `usage.enabled`: count verifications per key, hour and outcome (`UsageRecorder`); off adds no work.
+    public var usageEnabled = true
+    /// `usage.flush_interval`: how often usage counts are written; greater than 0.
+    public var usageFlushInterval: Duration = .seconds(10)
+    /// `usage.retention`: how long usage hours are kept; at least one hour.
+    public var usageRetention: Duration = .seconds(2160 * 3600)
     /// `log.level`: `debug`, `info`, `warn` or `error`.
     public var logLevel = "info"
     /// `log.format`: `json` or `text`.

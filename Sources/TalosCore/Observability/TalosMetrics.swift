@@ -122,10 +122,36 @@ public enum TalosMetrics {
         if flushed > 0 { Counter(label: "talos_last_used_flushed_total").increment(by: flushed) }
     }
 
+    /// `talos_usage_dropped_total`: verifications not counted because the usage counters were full.
+    public static func usage(dropped: Int) { Counter(label: "talos_usage_dropped_total").increment(by: dropped) }
+
+    /// One usage flush that wrote `flushed` counters holding `events` verifications in `duration`.
+    public static func usage(flushed: Int, events: Int64, duration: Duration) {
+        usageFlushes.increment()
+        usageBuckets.increment(by: flushed)
+        usageEvents.increment(by: Int(events))
+        usageFlushDuration.recordNanoseconds(duration.wholeNanoseconds)
+    }
+
+    /// `talos_usage_flush_failures_total`: a flush that failed (its counts wait for the next).
+    public static func usageFlushFailed() { Counter(label: "talos_usage_flush_failures_total").increment() }
+
+    private static let usageFlushes = Counter(label: "talos_usage_flushes_total")
+    private static let usageBuckets = Counter(label: "talos_usage_flushed_buckets_total")
+    private static let usageEvents = Counter(label: "talos_usage_flushed_verifications_total")
+    private static let usageFlushDuration = Timer(label: "talos_usage_flush_duration_seconds")
+
     /// `talos_build_info{version} 1`.
     public static func buildInfo() {
         Gauge(label: "talos_build_info", dimensions: [("version", TalosVersion.current)]).record(1)
     }
+
+    /// The buckets of the value histograms that do not measure seconds (the Prometheus factory's default buckets are
+    /// for seconds): the HTTP body sizes, in bytes.
+    public static let valueHistogramBuckets: [String: [Double]] = [
+        "http_request_size_bytes": byteBuckets, "http_response_size_bytes": byteBuckets,
+    ]
+    private static let byteBuckets: [Double] = [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 16_777_216]
 
     /// One line of help per metric family (spec §11.1), for the exposition's `# HELP` lines.
     public static let help: [String: String] = [
@@ -148,6 +174,16 @@ public enum TalosMetrics {
         "talos_rate_limiter_errors_total": "Rate limiter failures (the verification was allowed).",
         "talos_last_used_dropped_total": "last_used_time updates dropped because the queue was full.",
         "talos_last_used_flushed_total": "last_used_time updates written.",
+        "talos_usage_flushes_total": "Usage flushes that succeeded.",
+        "talos_usage_flush_failures_total": "Usage flushes that failed (their counts are retried with the next).",
+        "talos_usage_flushed_buckets_total": "Usage counters (key, hour, outcome) written.",
+        "talos_usage_flushed_verifications_total": "Verifications written to the usage counters.",
+        "talos_usage_flush_duration_seconds": "Duration of a usage flush.",
+        "talos_usage_dropped_total": "Verifications not counted because the usage counters were full.",
+        "http_requests_total": "HTTP requests by method, status code and endpoint (the names Ory's dashboards use).",
+        "http_request_size_bytes": "HTTP request body sizes by method, status code and endpoint.",
+        "http_response_size_bytes": "HTTP response body sizes by method, status code and endpoint.",
+        "http_requests_in_flight": "HTTP requests being served.",
         "talos_build_info": "Build information; always 1.",
     ]
 

@@ -179,6 +179,7 @@ public struct Verifier: Sendable {
     let authenticator: Authenticator
     let service: KeyService
     let lastUsed: LastUsedTracker?
+    let usage: UsageRecorder?
     let cache: VerificationCache?
     let limiter: (any RateLimiter)?
     /// Verification-failure audit entries, 10 per tenant per minute (spec §11.2).
@@ -186,16 +187,19 @@ public struct Verifier: Sendable {
 
     /// - Parameters:
     ///   - lastUsed: records successful verifications of API keys (spec §5.8); `nil` records nothing.
+    ///   - usage: counts verifications of stored keys by hour and outcome (`usage.enabled`); `nil` counts nothing.
     ///   - cache: the verification cache (`cache.type = memory`); `nil` for `noop`.
     ///   - limiter: counts verifications of keys with a rate-limit policy; `nil` enforces nothing.
     public init(
         service: KeyService,
         lastUsed: LastUsedTracker? = nil,
+        usage: UsageRecorder? = nil,
         cache: VerificationCache? = nil,
         limiter: (any RateLimiter)? = nil
     ) {
         self.service = service
         self.lastUsed = lastUsed
+        self.usage = usage
         self.cache = cache
         self.limiter = limiter
         self.storage = service.storage
@@ -319,9 +323,14 @@ public struct Verifier: Sendable {
                         cache.put(key, ticket: ticket, ttl: settings.cacheTTL, now: now)
                     }
                 }
-                results[lookup.index] =
-                    isDerivation
-                    ? result : try await applyRateLimit(result, context: context, settings: settings, now: now)
+                guard !isDerivation else {
+                    results[lookup.index] = result
+                    continue
+                }
+                let limited = try await applyRateLimit(result, context: context, settings: settings, now: now)
+                // Usage counts every verification that reached a stored key, whatever its outcome (docs/usage.md).
+                if let usage, let key = byID[lookup.keyID] { usage.count(key, outcome: limited.errorCode, at: now) }
+                results[lookup.index] = limited
             }
         }
         let final = results.map { $0 ?? .failure(.internal) }

@@ -66,6 +66,19 @@ public protocol KeyStorage: Sendable {
     /// Entries whose key no longer exists are ignored. - Throws: `StorageError`.
     func recordLastUsed(_ entries: [LastUsedEntry]) async throws
 
+    /// Adds each count to the stored count of its (tenant, key, hour, outcome), creating the rows that are missing, in
+    /// one transaction (usage analytics, docs/usage.md); concurrent writers (replicas) add up. Counts must be unique
+    /// per (nid, keyID, hour, outcome). - Throws: `StorageError`; nothing is added then.
+    func recordUsage(_ counts: [UsageCount]) async throws
+
+    /// The stored counts of the query's key or actor in its hours, one per (hour, outcome) with an actor's keys
+    /// summed, in any order. - Throws: `StorageError`.
+    func usage(_ query: UsageQuery) async throws -> [UsageTotal]
+
+    /// Deletes the counts of every hour before `hour` (seconds since the epoch, every tenant).
+    /// - Returns: how many rows were deleted. - Throws: `StorageError`.
+    func deleteUsage(before hour: Int64) async throws -> Int
+
     /// Hard-deletes a record. - Returns: whether a record was deleted. - Throws: `StorageError`.
     func delete(kind: KeyKind, nid: String, keyID: String) async throws -> Bool
 
@@ -94,6 +107,79 @@ public struct LastUsedEntry: Sendable, Hashable {
         self.nid = nid
         self.keyID = keyID
         self.usedAt = usedAt
+    }
+}
+
+/// One (tenant, key, hour, outcome) count of verifications, for `KeyStorage.recordUsage`.
+public struct UsageCount: Sendable, Hashable {
+    /// The tenant (network) UUID.
+    public let nid: String
+    /// The key verified (issued or imported; the ids of the two kinds never collide).
+    public let keyID: String
+    /// The key's actor, so that an actor's usage is one indexed query.
+    public let actorID: String
+    /// The start of the UTC hour, in seconds since the epoch (a multiple of 3600).
+    public let hour: Int64
+    /// `VALID`, or the verification error code without its prefix (`REVOKED`, `RATE_LIMITED`, …).
+    public let outcome: String
+    /// How many verifications to add.
+    public let count: Int64
+
+    /// `count` verifications of `keyID` (of `actorID`) in tenant `nid` in the hour starting at `hour` that ended in
+    /// `outcome`.
+    public init(nid: String, keyID: String, actorID: String, hour: Int64, outcome: String, count: Int64) {
+        self.nid = nid
+        self.keyID = keyID
+        self.actorID = actorID
+        self.hour = hour
+        self.outcome = outcome
+        self.count = count
+    }
+
+    /// `VALID` for `nil`, else the code's name without `VERIFICATION_ERROR_`.
+    public static func outcomeName(_ code: VerificationErrorCode?) -> String { code?.wireSuffix ?? "VALID" }
+}
+
+/// Whose usage to read, over which hours (`KeyStorage.usage`).
+public struct UsageQuery: Sendable, Hashable {
+    /// One key, or every key of an actor.
+    public enum Subject: Sendable, Hashable {
+        case key(String)
+        case actor(String)
+    }
+
+    /// The tenant.
+    public let nid: String
+    /// The key or actor.
+    public let subject: Subject
+    /// The first hour included (seconds since the epoch).
+    public let fromHour: Int64
+    /// The first hour no longer included.
+    public let untilHour: Int64
+
+    /// The counts of `subject` in tenant `nid` for the hours in `fromHour..<untilHour`.
+    public init(nid: String, subject: Subject, fromHour: Int64, untilHour: Int64) {
+        self.nid = nid
+        self.subject = subject
+        self.fromHour = fromHour
+        self.untilHour = untilHour
+    }
+}
+
+/// A stored count of one hour and outcome (`KeyStorage.usage`).
+public struct UsageTotal: Sendable, Hashable {
+    /// The start of the UTC hour, in seconds since the epoch.
+    public let hour: Int64
+    /// `VALID` or a verification error code without its prefix.
+    public let outcome: String
+    /// The count.
+    public let count: Int64
+
+    /// `count` verifications in the hour starting at `hour` that ended in `outcome`.
+    public init(hour: Int64, outcome: String, count: Int64) {
+        self.hour = hour
+        self.outcome = outcome
+        self.count = count
     }
 }
 
