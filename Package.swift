@@ -234,6 +234,8 @@ let package = Package(
             dependencies: [
                 "TalosCore", "TalosOpenSSL", "TalosSodium", "TalosTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

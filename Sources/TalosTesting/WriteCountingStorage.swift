@@ -7,6 +7,7 @@ public final class WriteCountingStorage: KeyStorage {
     private let base: any KeyStorage
     private let writeCount = Atomic<Int>(0)
     private let readCount = Atomic<Int>(0)
+    private let usageWritesFail = Atomic<Bool>(false)
 
     public init(_ base: any KeyStorage) { self.base = base }
 
@@ -15,6 +16,9 @@ public final class WriteCountingStorage: KeyStorage {
 
     /// Reads of key records so far (fetches and lists), so that a test can prove a path reads nothing.
     public var reads: Int { readCount.load(ordering: .relaxed) }
+
+    /// While `true`, `recordUsage` fails as an unreachable database does (to test that no count is lost).
+    public func failUsageWrites(_ fail: Bool) { usageWritesFail.store(fail, ordering: .relaxed) }
 
     private func counted() { writeCount.add(1, ordering: .relaxed) }
 
@@ -77,6 +81,7 @@ public final class WriteCountingStorage: KeyStorage {
 
     public func recordUsage(_ counts: [UsageCount]) async throws {
         counted()
+        if usageWritesFail.load(ordering: .relaxed) { throw StorageError.unavailable("usage writes fail (test)") }
         try await base.recordUsage(counts)
     }
 

@@ -16,7 +16,7 @@ public enum UsageGranularity: String, Sendable, CaseIterable {
 public struct UsageRequest: Sendable, Hashable {
     /// RFC 3339; default: `endTime` minus 7 days.
     public var startTime: String?
-    /// RFC 3339; default: now.
+    /// RFC 3339, exclusive; default: just after now.
     public var endTime: String?
     /// `HOUR` (default) or `DAY`.
     public var granularity: String?
@@ -127,7 +127,8 @@ public struct UsageService: Sendable {
             }
             granularity = known
         }
-        let end = try timestamp(request.endTime, "end_time") ?? now
+        // Without an end, everything up to and including now.
+        let end = try timestamp(request.endTime, "end_time") ?? now.adding(nanoseconds: 1_000)
         let start = try timestamp(request.startTime, "start_time") ?? end.adding(seconds: -defaultSpan)
         guard start < end else { throw TalosError.validation("start_time", "value must be before end_time") }
         let first = granularity.floor(start.seconds)
