@@ -6,6 +6,8 @@
 # e.g. build HEAD~1 and HEAD in release, copy each .build/release/talos aside, and compare them.
 # AB_B_ADMIN_AUTH=1 runs variant B with serve.admin.auth.enabled and a bootstrapped admin key on every request: with
 # the same binary twice, that is the cost of admin authentication (spec §16.3).
+# AB_A_ENV / AB_B_ENV: extra NAME=VALUE settings (space-separated) for one variant's server, e.g.
+# AB_B_ENV=TALOS_USAGE_ENABLED=false with the same binary twice is the cost of usage analytics.
 set -euo pipefail
 a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-3} duration=${4:-4s}
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 2; }
@@ -35,7 +37,9 @@ for round in $(seq 1 "$rounds"); do
       key=$(TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" admin-keys create ab --permissions '*' -q)
       auth=true auth_header=(-H "Authorization: Bearer $key") auth_lua="wrk.headers[\"Authorization\"] = \"Bearer $key\""
     fi
-    TALOS_SERVE_ADMIN_AUTH_ENABLED=$auth TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" serve >"$work/server.log" 2>&1 &
+    extra=${AB_A_ENV:-}; [ $variant = A ] || extra=${AB_B_ENV:-}
+    # shellcheck disable=SC2086 # the settings are split on spaces on purpose
+    env $extra TALOS_SERVE_ADMIN_AUTH_ENABLED=$auth TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" serve >"$work/server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null && break; sleep 0.1; done
     secret=$(curl -s "${auth_header[@]}" -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"ab","actor_id":"ab"}' | jq -r .secret)
