@@ -382,7 +382,8 @@ for compose_file in ["docker-compose.oss.yaml", "docker-compose.oel.yaml"]:
             check(False, "%s sets the secret %s in the compose file (use the env_file)" % (where, variable))
 
         # Ports.
-        allowed = TALOS_PORTS if is_talos else {5432} if "postgres" in image else {9090} if "prometheus" in image else set()
+        allowed = (TALOS_PORTS if is_talos else {5432} if "postgres" in image else {9090} if "prometheus" in image
+                   else {3000} if "grafana" in image else set())
         published = [container_ports(p) for p in service.get("ports", [])]
         exposed_ports = [int(str(p).split("/")[0]) for p in service.get("expose", [])]
         for host, target in published:
@@ -460,6 +461,21 @@ for compose_file in ["docker-compose.oss.yaml", "docker-compose.oel.yaml"]:
             for server, (mode, _, metrics_port) in sorted(servers.items()):
                 check(("%s:%d" % (server, metrics_port), "/metrics") in scraped,
                       "%s: prometheus scrapes %s:%d/metrics" % (compose_file, server, metrics_port))
+        if "grafana" in str(service.get("image", "")):
+            # Grafana: the provisioned data source is the compose Prometheus, the dashboard provider reads the mounted
+            # config/grafana/dashboards, and every dashboard there is provisioned.
+            mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in service.get("volumes", []) if isinstance(v, str)}
+            provisioning = mounts.get("/etc/grafana/provisioning")
+            check(provisioning == "./config/grafana/provisioning", "%s: %s mounts config/grafana/provisioning" % (compose_file, name))
+            sources = yaml.safe_load(read("config/grafana/provisioning/datasources/prometheus.yaml")).get("datasources", [])
+            prometheus_services = [n for n, s in services.items() if "prometheus" in str(s.get("image", ""))]
+            check(any(d.get("type") == "prometheus" and d.get("url") == "http://%s:9090" % p
+                      for d in sources for p in prometheus_services),
+                  "%s: grafana's data source is the compose prometheus (%s)" % (compose_file, ", ".join(d.get("url", "?") for d in sources)))
+            providers = yaml.safe_load(read("config/grafana/provisioning/dashboards/talos.yaml")).get("providers", [])
+            paths = [p.get("options", {}).get("path") for p in providers]
+            check(any(mounts.get(path) == "./config/grafana/dashboards" for path in paths),
+                  "%s: grafana's dashboard provider reads the mounted config/grafana/dashboards (%s)" % (compose_file, paths))
     if compose_file.endswith("oel.yaml"):
         admins = [n for n, (mode, _, _) in servers.items() if mode == "admin"]
         publics = [n for n, (mode, _, _) in servers.items() if mode == "public"]
