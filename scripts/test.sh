@@ -6,7 +6,9 @@
 #      curl (e2e-api.sh, server modes included) and PostgreSQL (migrations, quickstart, two replicas, crypto swap,
 #      database outage), and the example Hummingbird service behind two replicas (TalosHummingbird, the revocation
 #      feed); admin keys (spec §16.3): the bootstrap CLI, permissions, audit, Ory's Python SDK with an access token,
-#      and the API walk, schemathesis, the two-replica and middleware suites once more with admin auth on;
+#      and the API walk, schemathesis, the two-replica and middleware suites once more with admin auth on; usage
+#      analytics counted exactly across two replicas (and a kill -9 measured); every Grafana dashboard query against
+#      a real Prometheus scraping a real server;
 #   3. coverage-guided fuzzing of the parsers an attacker reaches, a bounded run per target (scripts/fuzz.sh).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
@@ -46,6 +48,8 @@ if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   scripts/e2e-postgres.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN" "$pg_port"
   scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   E2E_ADMIN_AUTH=1 scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
+  scripts/e2e-usage.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
+  scripts/e2e-grafana.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service "$TALOS_TEST_POSTGRES_DSN"
   E2E_ADMIN_AUTH=1 scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service \
     "$TALOS_TEST_POSTGRES_DSN"

@@ -128,7 +128,12 @@ public final class MemoryKeyStorage: KeyStorage {
     public func recordUsage(_ counts: [UsageCount]) async throws {
         usageCounts.withLock { stored in
             for count in counts {
-                let identity = UsageIdentity(nid: count.nid, keyID: count.keyID, hour: count.hour, outcome: count.outcome)
+                let identity = UsageIdentity(
+                    nid: count.nid,
+                    keyID: count.keyID,
+                    hour: count.hour,
+                    outcome: count.outcome
+                )
                 let existing = stored[identity]
                 stored[identity] = (existing?.actorID ?? count.actorID, (existing?.count ?? 0) + count.count)
             }
@@ -147,7 +152,11 @@ public final class MemoryKeyStorage: KeyStorage {
                 }
                 if let position = index[identity.hour]?[identity.outcome] {
                     let total = totals[position]
-                    totals[position] = UsageTotal(hour: total.hour, outcome: total.outcome, count: total.count + value.count)
+                    totals[position] = UsageTotal(
+                        hour: total.hour,
+                        outcome: total.outcome,
+                        count: total.count + value.count
+                    )
                 } else {
                     index[identity.hour, default: [:]][identity.outcome] = totals.count
                     totals.append(UsageTotal(hour: identity.hour, outcome: identity.outcome, count: value.count))

@@ -379,7 +379,14 @@ public struct StorageConformance: Sendable {
     func usageAddsUp(_ storage: any KeyStorage) async throws {
         let hour: Int64 = 1_780_333_200
         let other = "8b0a5b1e-7f1f-4a56-9d59-4c1c1f4bd3a1"
-        func count(_ keyID: String, _ actor: String, _ hour: Int64, _ outcome: String, _ count: Int64, nid: String = Self.nid)
+        func count(
+            _ keyID: String,
+            _ actor: String,
+            _ hour: Int64,
+            _ outcome: String,
+            _ count: Int64,
+            nid: String = Self.nid
+        )
             -> UsageCount
         { UsageCount(nid: nid, keyID: keyID, actorID: actor, hour: hour, outcome: outcome, count: count) }
         try await storage.recordUsage([
@@ -421,10 +428,16 @@ public struct StorageConformance: Sendable {
                 UsageTotal(hour: hour, outcome: "REVOKED", count: 2),
             ]
         )
-        #expect(try await totals(.actor("bob"), hour, hour + 3600) == [UsageTotal(hour: hour, outcome: "VALID", count: 11)])
+        #expect(
+            try await totals(.actor("bob"), hour, hour + 3600) == [UsageTotal(hour: hour, outcome: "VALID", count: 11)]
+        )
         #expect(try await totals(.actor("carol"), hour, hour + 3600).isEmpty)
         #expect(try await storage.deleteUsage(before: hour + 3600) == 5)
-        #expect(try await totals(.actor("alice"), hour, hour + 7200) == [UsageTotal(hour: hour + 3600, outcome: "VALID", count: 1)])
+        #expect(
+            try await totals(.actor("alice"), hour, hour + 7200) == [
+                UsageTotal(hour: hour + 3600, outcome: "VALID", count: 1)
+            ]
+        )
         #expect(try await storage.deleteUsage(before: hour) == 0)
     }
 

@@ -17,7 +17,9 @@ import Testing
         for _ in 0..<100 {
             let buckets = reply.json["buckets"]?.arrayValue ?? []
             let counted = buckets.reduce(Int64(0)) { sum, bucket in
-                let invalid = bucket["invalid"]?.objectValue?.reduce(Int64(0)) { $0 + (Int64($1.value.stringValue ?? "") ?? 0) }
+                let invalid = bucket["invalid"]?.objectValue?.reduce(Int64(0)) {
+                    $0 + (Int64($1.value.stringValue ?? "") ?? 0)
+                }
                 return sum + (Int64(bucket["valid"]?.stringValue ?? "") ?? 0) + (invalid ?? 0)
             }
             if counted >= total { return reply }
@@ -46,17 +48,36 @@ import Testing
             )
             let actor = try await Self.usage(api, "/v2alpha1/admin/usage?actor_id=alice&granularity=DAY", total: 5)
             #expect(actor.json["actor_id"] == "alice")
-            #expect(actor.json["buckets"] == [["start_time": "2026-06-01T00:00:00Z", "valid": "4", "invalid": ["REVOKED": "1"]]])
+            #expect(
+                actor.json["buckets"] == [
+                    ["start_time": "2026-06-01T00:00:00Z", "valid": "4", "invalid": ["REVOKED": "1"]]
+                ]
+            )
         }
     }
 
     @Test(arguments: [
         ("/v2alpha1/admin/usage", 400, "validation error: actor_id: value is required"),
-        ("/v2alpha1/admin/usage?actor_id=a&granularity=WEEK", 400, "validation error: granularity: value must be one of HOUR, DAY"),
-        ("/v2alpha1/admin/usage?actor_id=a&start_time=2026-01-01", 400, "validation error: start_time: value must be an RFC 3339 timestamp"),
-        ("/v2alpha1/admin/usage?actor_id=a&start_time=2026-06-02T00:00:00Z&end_time=2026-06-01T00:00:00Z", 400, "validation error: start_time: value must be before end_time"),
-        ("/v2alpha1/admin/usage?actor_id=a&start_time=2026-01-01T00:00:00Z", 400, "validation error: end_time: the range spans 3642 hours; at most 745 per request"),
-        ("/v2alpha1/admin/usage?actor_id=a&granularity=DAY&granularity=HOUR", 400, "validation error: granularity: value must be given at most once"),
+        (
+            "/v2alpha1/admin/usage?actor_id=a&granularity=WEEK", 400,
+            "validation error: granularity: value must be one of HOUR, DAY"
+        ),
+        (
+            "/v2alpha1/admin/usage?actor_id=a&start_time=2026-01-01", 400,
+            "validation error: start_time: value must be an RFC 3339 timestamp"
+        ),
+        (
+            "/v2alpha1/admin/usage?actor_id=a&start_time=2026-06-02T00:00:00Z&end_time=2026-06-01T00:00:00Z", 400,
+            "validation error: start_time: value must be before end_time"
+        ),
+        (
+            "/v2alpha1/admin/usage?actor_id=a&start_time=2026-01-01T00:00:00Z", 400,
+            "validation error: end_time: the range spans 3642 hours; at most 745 per request"
+        ),
+        (
+            "/v2alpha1/admin/usage?actor_id=a&granularity=DAY&granularity=HOUR", 400,
+            "validation error: granularity: value must be given at most once"
+        ),
         ("/v2alpha1/admin/apiKeys/00000000-0000-4000-8000-000000000000/usage", 404, "API key not found"),
         ("/v2alpha1/admin/apiKeys/nope/usage", 404, "API key not found"),
     ])

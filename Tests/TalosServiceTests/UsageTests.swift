@@ -43,7 +43,9 @@ import Testing
             var request = IssueKeyRequest()
             request.attributes.name = .value("n")
             request.attributes.actorID = .value(actor)
-            if let quota { request.attributes.rateLimitPolicy = .value(RateLimitPolicyInput(quota: quota, window: "1h")) }
+            if let quota {
+                request.attributes.rateLimitPolicy = .value(RateLimitPolicyInput(quota: quota, window: "1h"))
+            }
             let issued = try await service.issue(request, nid: UUIDText.nilUUID)
             return (issued.key.keyID, try #require(issued.secret))
         }
@@ -66,14 +68,23 @@ import Testing
         let (keyID, secret) = try await fixture.issue()
         var hits = 0
         for index in 0..<10 {
-            let result = try await fixture.verify(secret, cache: index % 2 == 0 ? .default : CacheDirectives(read: false, write: true))
+            let result = try await fixture.verify(
+                secret,
+                cache: index % 2 == 0 ? .default : CacheDirectives(read: false, write: true)
+            )
             #expect(result.isValid)
             if result.cache == .hit { hits += 1 }
         }
         #expect(hits == 4)  // the first read misses; every other request bypasses the cache
         let (limitedID, limited) = try await fixture.issue(quota: 3)
         for _ in 0..<5 { try await fixture.verify(limited) }
-        try await fixture.service.revoke(kind: nil, keyID: keyID, nid: UUIDText.nilUUID, reason: .keyCompromise, description: nil)
+        try await fixture.service.revoke(
+            kind: nil,
+            keyID: keyID,
+            nid: UUIDText.nilUUID,
+            reason: .keyCompromise,
+            description: nil
+        )
         for _ in 0..<2 { #expect(try await fixture.verify(secret).errorCode == .revoked) }
         // Nothing reaches a stored key: not counted anywhere.
         #expect(try await fixture.verify("ory_ak_v1_unknown").errorCode != nil)
@@ -92,7 +103,11 @@ import Testing
         )
         let actor = try await UsageService(service: fixture.service)
             .actorUsage(actorID: "alice", nid: UUIDText.nilUUID, request: UsageRequest())
-        #expect(actor.buckets == [UsageReport.Bucket(startTime: hour, valid: 13, invalid: ["RATE_LIMITED": 2, "REVOKED": 2])])
+        #expect(
+            actor.buckets == [
+                UsageReport.Bucket(startTime: hour, valid: 13, invalid: ["RATE_LIMITED": 2, "REVOKED": 2])
+            ]
+        )
     }
 
     @Test func hoursAndDaysAreBucketedInUTC() async throws {
@@ -171,7 +186,10 @@ import Testing
         let defaults = try range(nil, nil)
         #expect(defaults.granularity == .hour)
         #expect((defaults.untilHour - defaults.fromHour) / 3600 == 169)
-        #expect(try range("2026-01-01T00:00:00Z", "2026-02-01T01:00:00Z").untilHour == Timestamp(rfc3339: "2026-02-01T01:00:00Z")!.seconds)
+        #expect(
+            try range("2026-01-01T00:00:00Z", "2026-02-01T01:00:00Z").untilHour
+                == Timestamp(rfc3339: "2026-02-01T01:00:00Z")!.seconds
+        )
         for (start, end, granularity, field) in [
             ("2026-01-01T00:00:00Z", "2026-02-01T01:00:01Z", nil, "end_time"),  // 746 hours
             ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", nil, "start_time"),  // empty

@@ -107,7 +107,9 @@ struct UsageLine {
     init(_ json: JSONValue) {
         start = json["start_time"]?.stringValue ?? ""
         valid = json["valid"]?.stringValue.flatMap { Int64($0) } ?? 0
-        invalid = (json["invalid"]?.objectValue ?? [:]).map { ($0.key, $0.value.stringValue.flatMap { Int64($0) } ?? 0) }
-            .sorted { $0.0 < $1.0 }
+        invalid = (json["invalid"]?.objectValue ?? [:]).map {
+            ($0.key, $0.value.stringValue.flatMap { Int64($0) } ?? 0)
+        }
+        .sorted { $0.0 < $1.0 }
     }
 }

@@ -141,7 +141,11 @@ public struct UsageService: Sendable {
                 "the range spans \(buckets) \(granularity == .hour ? "hours" : "days"); at most \(maxBuckets) per request"
             )
         }
-        return Range(granularity: granularity, fromHour: first, untilHour: UsageGranularity.hour.floor(lastSecond) + 3600)
+        return Range(
+            granularity: granularity,
+            fromHour: first,
+            untilHour: UsageGranularity.hour.floor(lastSecond) + 3600
+        )
     }
 
     private static func timestamp(_ text: String?, _ field: String) throws(TalosError) -> Timestamp? {
