@@ -66,6 +66,13 @@ check "2 derived tokens minted" test "$(sum talos_derived_tokens_minted_total)" 
 check "batch import: 1 partial failure, 1 duplicate" test "$(sum talos_batch_import_partial_failures_total):$(sum talos_batch_import_keys_total outcome=failure error_code=ALREADY_EXISTS)" = 1:1
 check "local cache invalidations counted" test "$(sum talos_cache_invalidations_total source=local)" -ge 1
 check "HTTP requests counted by route template" test "$(sum talos_http_requests_total route=/v2alpha1/admin/apiKeys:verify code=200)" = 14
+check "Ory's http_requests_total{method,code,endpoint} counts what ours does" test \
+  "$(sum http_requests_total endpoint=/v2alpha1/admin/apiKeys:verify code=200 method=POST)" = 14
+check "Ory's body-size histograms count every request" test \
+  "$(sum http_request_size_bytes_count):$(sum http_response_size_bytes_count)" = "$(sum talos_http_requests_total):$(sum talos_http_requests_total)"
+check "the verify request bodies are measured in bytes" test \
+  "$(sum http_request_size_bytes_sum endpoint=/v2alpha1/admin/apiKeys:verify)" -gt 500
+check "Ory's http_requests_in_flight gauge (0 between requests)" grep -q '^http_requests_in_flight 0' "$work/scrape.txt"
 check "request durations are a histogram" grep -q '^talos_http_request_duration_seconds_bucket{' "$work/scrape.txt"
 check "build info" grep -q '^talos_build_info{version="' "$work/scrape.txt"
 check "no key id, actor or credential in any label" bash -c "! grep -qE '$key_id|metrics-actor|ory_ak_v1|sk_metrics' '$work/scrape.txt'"
@@ -75,7 +82,7 @@ check "the metrics listener answers unknown paths and methods in the envelope (4
 check "health and version on the metrics listener" test "$(curl -s "$murl/health/alive" | jq -r .status)$(curl -s "$murl/version" | jq -r 'has("version")')" = oktrue
 startup=$(grep '"msg":"talos starting"' "$work/server.log" | jq -r '[.storage, .crypto, .listeners, .features] | join(" | ")')
 check "one startup line names backends, listeners and features" test "$startup" = \
-  "sqlite | openssl | api=127.0.0.1:$port metrics=127.0.0.1:$metrics_port | cache,rate-limit(memory)"
+  "sqlite | openssl | api=127.0.0.1:$port metrics=127.0.0.1:$metrics_port | cache,rate-limit(memory),usage"
 kill -TERM $server; wait $server 2>/dev/null || true; server=""
 # No secret in any log line of the run (spec §11.2): API secrets, raw imported keys, the HMAC secret, the signing
 # key's private part, derived tokens, page tokens.
