@@ -64,7 +64,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("Resources/openapi.json")],
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+                .embedInCode("Resources/console/console.html"),
+                .embedInCode("Resources/console/console.js"),
+                .embedInCode("Resources/console/console.css"),
+            ],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(

@@ -82,7 +82,7 @@ check "the metrics listener answers unknown paths and methods in the envelope (4
 check "health and version on the metrics listener" test "$(curl -s "$murl/health/alive" | jq -r .status)$(curl -s "$murl/version" | jq -r 'has("version")')" = oktrue
 startup=$(grep '"msg":"talos starting"' "$work/server.log" | jq -r '[.storage, .crypto, .listeners, .features] | join(" | ")')
 check "one startup line names backends, listeners and features" test "$startup" = \
-  "sqlite | openssl | api=127.0.0.1:$port metrics=127.0.0.1:$metrics_port | cache,rate-limit(memory),usage"
+  "sqlite | openssl | api=127.0.0.1:$port metrics=127.0.0.1:$metrics_port | cache,rate-limit(memory),usage,console"
 kill -TERM $server; wait $server 2>/dev/null || true; server=""
 # No secret in any log line of the run (spec §11.2): API secrets, raw imported keys, the HMAC secret, the signing
 # key's private part, derived tokens, page tokens.

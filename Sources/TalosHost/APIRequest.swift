@@ -100,6 +100,10 @@ enum APIReply: Sendable {
     case document([UInt8])
     /// A streamed body (Server-Sent Events).
     case stream(ResponseBody, headers: HTTPFields)
+    /// A static file with its content type and headers (the console).
+    case file([UInt8], headers: HTTPFields)
+    /// A permanent redirect (308) to `location`.
+    case redirect(String)
     case noContent
 
     /// The HTTP response.
@@ -109,6 +113,10 @@ enum APIReply: Sendable {
             return Response(status: .noContent)
         case .stream(let body, let headers):
             return Response(status: .ok, headers: headers, body: body)
+        case .file(let bytes, let headers):
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .redirect(let location):
+            return Response(status: .permanentRedirect, headers: [.location: location])
         case .document(let bytes):
             return Response(
                 status: .ok,

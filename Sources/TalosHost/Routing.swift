@@ -131,6 +131,8 @@ struct Route: Sendable {
     var tenantless = false
     /// The span the operation runs in (spec §11.3), e.g. `service.IssueApiKey`.
     var span: String?
+    /// Matched by its exact path before any template (the console's static files, whose paths end in `/`).
+    var exactPath = false
     /// What an admin key needs for this operation when admin authentication is on (spec §16.3); every
     /// `/v2alpha1/admin/*` route names one (an admin route without one would need `*`).
     var permission: AdminPermission?
@@ -162,6 +164,19 @@ struct Route: Sendable {
         Route(method: method, pattern: PathPattern(path), surface: surface, bodyLimit: limit, handler: .plain(handler))
     }
 
+    /// A route answering exactly `path` (no captures, trailing `/` allowed), served without a tenant.
+    static func exact(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        _ surface: Surface,
+        _ handler: @escaping @Sendable (APIRequest) async throws -> APIReply
+    ) -> Route {
+        var route = plain(method, path, surface, handler)
+        route.exactPath = true
+        route.tenantless = true
+        return route
+    }
+
     static func keyed(
         _ method: HTTPRequest.Method,
         _ path: String,
@@ -187,15 +202,24 @@ struct RouteTable: Sendable {
     }
 
     let routes: [Route]
+    /// Routes matched by their exact path, by path.
+    let exact: [String: [Route]]
     let mode: ServerMode
 
     init(_ routes: [Route], mode: ServerMode) {
         // Routes whose captures have suffixes (`{key_id}:rotate`) before bare captures.
-        self.routes = routes.sorted { $0.pattern.specificity > $1.pattern.specificity }
+        self.routes = routes.filter { !$0.exactPath }.sorted { $0.pattern.specificity > $1.pattern.specificity }
+        self.exact = Dictionary(grouping: routes.filter(\.exactPath), by: \.pattern.template)
         self.mode = mode
     }
 
     func resolve(method: HTTPRequest.Method, path: String) -> Resolution {
+        if let candidates = exact[path] {
+            guard let route = candidates.first(where: { $0.method == method }) else {
+                return .failure(.methodNotAllowed(allow: candidates.map(\.method)))
+            }
+            return mode.serves(route.surface) ? .route(route, .plain) : .failure(.notInThisMode)
+        }
         guard let segments = strictPathSegments(path) else { return .failure(.notFound) }
         var allowed: [HTTPRequest.Method] = []
         // A path that names a custom method (`{key_id}:rotate`) is that method's path: another HTTP method on it is

@@ -110,7 +110,7 @@ public func buildApplication(
                 var route = route
                 if !config.tracingEnabled { route.span = nil }
                 return route
-            },
+            } + (config.consoleEnabled ? ConsoleController().routes : []),
             mode: mode
         ),
         tenants: TenantResolver(config: config, httpSettings: httpSettings),
@@ -130,6 +130,7 @@ public func buildApplication(
     if handle.invalidationFeed != nil, cache != nil { features.append("cache-invalidation-feed") }
     if config.rateLimitEnabled { features.append("rate-limit(\(config.rateLimitBackend.rawValue))") }
     if usage != nil { features.append("usage") }
+    if config.consoleEnabled, mode != .public { features.append("console") }
     if config.multitenancyEnabled { features.append("multitenancy(\(config.networks.count) networks)") }
     if reloadSource != nil { features.append("hot-reload") }
     logger.info(

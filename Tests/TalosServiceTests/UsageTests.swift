@@ -198,6 +198,8 @@ import Testing
             (nil, "2026-13-01T00:00:00Z", nil, "end_time"),
             (nil, nil, "hour", "granularity"),  // the enum is upper case, as documented
             (nil, nil, "WEEK", "granularity"),
+            ("", nil, nil, "start_time"),  // given empty is not absent
+            (nil, nil, "", "granularity"),
         ] as [(String?, String?, String?, String)] {
             #expect {
                 try range(start, end, granularity)

@@ -199,6 +199,12 @@ public enum ConfigSchema {
                     + "failed attempts are limited per client like self-revoke."
             ),
             ConfigKey(
+                "serve.console.enabled",
+                .bool,
+                default: "true",
+                "Serve the web console at `/console/` on the API listener of `serve` and `serve admin`."
+            ),
+            ConfigKey(
                 "serve.metrics.host",
                 .string,
                 default: "0.0.0.0 (--dev: 127.0.0.1)",

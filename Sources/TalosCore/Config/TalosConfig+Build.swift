@@ -29,6 +29,7 @@ extension TalosConfig {
         }
         config.allowedHosts = try reader.strings("serve.http.allowed_hosts").map { $0.lowercased() }
         config.adminAuthEnabled = try reader.bool("serve.admin.auth.enabled") ?? false
+        config.consoleEnabled = try reader.bool("serve.console.enabled") ?? true
         config.maxConnections = Int(try reader.int("serve.http.max_connections", in: 1...1_000_000) ?? 4096)
         config.maxFeedSubscribers = Int(try reader.int("serve.http.max_feed_subscribers", in: 1...1_000_000) ?? 256)
         if let rate = try reader.number("serve.public.rate_limit.per_second") {

@@ -70,6 +70,8 @@ public struct TalosConfig: Sendable, Hashable {
     public var allowedHosts: [String] = []
     /// `serve.admin.auth.enabled`: every `/v2alpha1/admin/*` request needs an admin key (spec §16.3). Hot-reloadable.
     public var adminAuthEnabled = false
+    /// `serve.console.enabled`: serve the web console at `/console/` (restart-only).
+    public var consoleEnabled = true
     /// A connection with no request in progress for this long is closed (spec §15.3).
     public var idleTimeout: Duration = .seconds(60)
     /// A request's headers and body must arrive within this long, or it gets 408 (spec §15.3).

@@ -119,8 +119,9 @@ public struct UsageService: Sendable {
     /// `maxBuckets` buckets. - Throws: 400 `INVALID_ARGUMENT` naming the parameter.
     static func range(_ request: UsageRequest, now: Timestamp) throws(TalosError) -> Range {
         let granularity: UsageGranularity
+        // A parameter given empty is a value, and not a valid one (only an absent one takes the default).
         switch request.granularity {
-        case nil, "": granularity = .hour
+        case nil: granularity = .hour
         case let text?:
             guard let known = UsageGranularity(rawValue: text) else {
                 throw TalosError.validation("granularity", "value must be one of HOUR, DAY")
@@ -149,7 +150,7 @@ public struct UsageService: Sendable {
     }
 
     private static func timestamp(_ text: String?, _ field: String) throws(TalosError) -> Timestamp? {
-        guard let text, !text.isEmpty else { return nil }
+        guard let text else { return nil }
         guard let parsed = Timestamp(rfc3339: text) else {
             throw TalosError.validation(field, "value must be an RFC 3339 timestamp")
         }
