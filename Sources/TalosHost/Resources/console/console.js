@@ -724,7 +724,8 @@ function feedView() {
     try { payload = JSON.parse(data); } catch { payload = {}; }
     const item = event === "reset"
       ? h("li", {}, h("span", {}, formatTime(new Date().toISOString())), h("strong", {}, "reset"), h("span", { class: "muted" }, "Events may have been missed: re-check cached keys."))
-      : h("li", {}, h("span", {}, formatTime(payload.time)), h("span", {}, h("span", { class: "badge revoked" }, payload.type || "revoked")), h("code", {}, payload.key_id || ""));
+      : h("li", {}, h("span", {}, formatTime(payload.time)), h("span", {}, h("span", { class: "badge revoked" }, "revoked")),
+        h("span", {}, h("code", {}, payload.key_id || ""), h("span", { class: "muted" }, ` · ${payload.type || "api"} key`)));
     list.prepend(item);
   };
   (async () => {
