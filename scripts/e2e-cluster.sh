@@ -17,9 +17,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 db="talos_cluster_$$"
-base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+TALOS_DB_DSN=$(fresh_database "$dsn" "$db")
+export TALOS_DB_DSN
 export TALOS_SECRETS_HMAC_CURRENT="cluster-secret-that-is-long-enough-0123456789"
 export TALOS_CREDENTIALS_ISSUER="https://cluster.example.com"
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn

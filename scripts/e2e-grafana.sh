@@ -73,9 +73,8 @@ check "every dashboard is well-formed for schema version 39" bash -c "! grep -q 
 
 # A server on PostgreSQL (the cluster invalidation listener reports only there) with everything the boards show on.
 db="talos_grafana_$$"
-base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+TALOS_DB_DSN=$(fresh_database "$dsn" "$db")
+export TALOS_DB_DSN
 export TALOS_SECRETS_HMAC_CURRENT="grafana-secret-that-is-long-enough-0123456789"
 export TALOS_CREDENTIALS_ISSUER="https://grafana.example.com"
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_SERVE_METRICS_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
@@ -172,6 +171,6 @@ PY
 cat "$work/queries.txt"
 check "every dashboard query returns data from a real Prometheus" bash -c "! grep -q '^FAIL' '$work/queries.txt' && grep -q 'queries returned data' '$work/queries.txt'"
 
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+drop_database "$dsn" "$db"
 echo "e2e-grafana: $passed passed, $failed failed"
 [ "$failed" = 0 ]

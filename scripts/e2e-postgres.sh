@@ -14,9 +14,8 @@ trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work
 
 # A fresh database for this run.
 db="talos_e2e_$$"
-base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+TALOS_DB_DSN=$(fresh_database "$dsn" "$db")
+export TALOS_DB_DSN
 export TALOS_SECRETS_HMAC_CURRENT="e2e-secret-that-is-long-enough-0123456789"
 export TALOS_CREDENTIALS_ISSUER="https://e2e.example.com"
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn

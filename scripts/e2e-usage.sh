@@ -17,9 +17,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 db="talos_usage_$$"
-base=${dsn%%\?*}; query=${dsn#*\?}; [ "$query" != "$dsn" ] || query=""
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-export TALOS_DB_DSN="${base%/*}/$db${query:+?$query}"
+TALOS_DB_DSN=$(fresh_database "$dsn" "$db")
+export TALOS_DB_DSN
 export TALOS_SECRETS_HMAC_CURRENT="usage-secret-that-is-long-enough-0123456789"
 export TALOS_CREDENTIALS_ISSUER="https://usage.example.com"
 export TALOS_SERVE_HTTP_HOST=127.0.0.1 TALOS_LOG_LEVEL=warn
@@ -151,6 +150,6 @@ check "kill -9 loses at most the last flush interval" test "$lost" -le "$recent"
 check "kill -9 loses nothing that was flushed (something was stored)" test "$stored" -gt 0
 stop "$pid_e"
 
-psql "${base%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+drop_database "$dsn" "$db"
 echo "e2e-usage: $passed passed, $failed failed"
 [ "$failed" = 0 ]

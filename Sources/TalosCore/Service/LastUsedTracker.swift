@@ -65,14 +65,7 @@ public final class LastUsedTracker: Service {
 
     /// Flushes until graceful shutdown, then flushes what is pending once more (within the shutdown's drain).
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [wake, flushInterval] in
-                while (try? await Task.sleep(for: flushInterval)) != nil { wake.yield() }
-            }
-            for await _ in wakeups.cancelOnGracefulShutdown() { await flush() }
-            group.cancelAll()
-        }
-        await flush()
+        await flushUntilShutdown(every: flushInterval, wakeups: wakeups, wake: wake) { await flush() }
     }
 
     /// Writes every pending use; on failure they are dropped (logged), since a later use will publish again.

@@ -34,6 +34,8 @@ public final class UsageRecorder: Service {
     private let retention: Duration
     private let logger: Logger
     private let state = Mutex(State())
+    private let ticks: AsyncStream<Void>
+    private let tick: AsyncStream<Void>.Continuation
 
     /// Takes the flush interval and retention from `config`'s `usage.*`; nothing is written until `run()`.
     public init(storage: any KeyStorage, config: TalosConfig, clock: any WallClock, logger: Logger) {
@@ -42,6 +44,7 @@ public final class UsageRecorder: Service {
         self.flushInterval = config.usageFlushInterval
         self.retention = config.usageRetention
         self.logger = logger
+        (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Counts one verification of `key` at `now` that ended in `outcome` (`nil`: valid); never blocks on I/O.
@@ -73,24 +76,22 @@ public final class UsageRecorder: Service {
     /// Flushes every interval and sweeps every hour until graceful shutdown, then flushes what is pending once more
     /// (within the shutdown's drain).
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                // The first sweep soon after start, then hourly: retention is counted in hours.
-                var pause = Duration.seconds(60)
-                while (try? await Task.sleep(for: pause)) != nil {
-                    await sweep()
-                    pause = .seconds(3600)
-                }
-            }
-            let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            group.addTask { [flushInterval] in
-                while (try? await Task.sleep(for: flushInterval)) != nil { tick.yield() }
-                tick.finish()
-            }
-            for await _ in ticks.cancelOnGracefulShutdown() { await flush() }
-            group.cancelAll()
+        await flushUntilShutdown(
+            every: flushInterval,
+            wakeups: ticks,
+            wake: tick,
+            alongside: { [self] in await sweepHourly() },
+            { await flush() }
+        )
+    }
+
+    /// The first sweep soon after start, then hourly: retention is counted in hours.
+    private func sweepHourly() async {
+        var pause = Duration.seconds(60)
+        while (try? await Task.sleep(for: pause)) != nil {
+            await sweep()
+            pause = .seconds(3600)
         }
-        await flush()
     }
 
     /// Writes every pending count in one batch; on failure the counts go back to be written with the next flush.
@@ -148,6 +149,8 @@ public final class UsageRecorder: Service {
             logger.error("usage sweep failed", metadata: ["error": "\(error)"])
         }
     }
+
+    deinit { tick.finish() }
 }
 
 extension UsageRecorder: RedactedDescription {}
