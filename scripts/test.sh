@@ -8,7 +8,8 @@
 #      feed); admin keys (spec §16.3): the bootstrap CLI, permissions, audit, Ory's Python SDK with an access token,
 #      and the API walk, schemathesis, the two-replica and middleware suites once more with admin auth on; usage
 #      analytics counted exactly across two replicas (and a kill -9 measured); every Grafana dashboard query against
-#      a real Prometheus scraping a real server; the web console walked in headless Chromium;
+#      a real Prometheus scraping a real server; the web console walked in headless Chromium; forward auth behind
+#      real nginx and Caddy;
 #   3. coverage-guided fuzzing of the parsers an attacker reaches, a bounded run per target (scripts/fuzz.sh).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
@@ -42,6 +43,7 @@ scripts/e2e-secrets.sh .build/debug/talos "$tools" "${TALOS_TEST_POSTGRES_DSN:-}
 scripts/e2e-jwks.sh .build/debug/talos "$tools"
 scripts/e2e-ory-sdk.sh .build/debug/talos "$tools"
 scripts/e2e-console.sh .build/debug/talos "$tools"
+scripts/e2e-gateways.sh .build/debug/talos
 scripts/openapi-check.sh .build/debug/talos "$tools"
 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos
 ST_ADMIN_AUTH=1 SCHEMATHESIS="$tools/schemathesis" scripts/schemathesis.sh .build/debug/talos

@@ -104,6 +104,8 @@ enum APIReply: Sendable {
     case file([UInt8], headers: HTTPFields)
     /// A permanent redirect (308) to `location`.
     case redirect(String)
+    /// 200 with an empty body and these header fields (forward auth).
+    case empty(headers: HTTPFields)
     case noContent
 
     /// The HTTP response.
@@ -117,6 +119,8 @@ enum APIReply: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         case .redirect(let location):
             return Response(status: .permanentRedirect, headers: [.location: location])
+        case .empty(let headers):
+            return Response(status: .ok, headers: headers)
         case .document(let bytes):
             return Response(
                 status: .ok,

@@ -131,6 +131,8 @@ struct Route: Sendable {
     var tenantless = false
     /// The span the operation runs in (spec §11.3), e.g. `service.IssueApiKey`.
     var span: String?
+    /// Not refused for a browser's cross-origin headers (forward auth: a gateway forwards its client's headers).
+    var crossOriginExempt = false
     /// Matched by its exact path before any template (the console's static files, whose paths end in `/`).
     var exactPath = false
     /// What an admin key needs for this operation when admin authentication is on (spec §16.3); every

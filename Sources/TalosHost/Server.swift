@@ -227,6 +227,7 @@ func apiControllers(
         ImportedKeysController(service: service, clock: clock),
         RevocationController(service: service, selfRevokeLimiter: selfRevokeLimiter),
         VerificationController(verifier: verifier, clock: clock),
+        ForwardAuthController(verifier: verifier, clock: clock),
         DerivedTokensController(service: service, verifier: verifier),
         RevocationFeedController(feed: revocations, clock: clock),
         AdminKeysController(adminKeys: AdminKeyService(service: service), clock: clock),

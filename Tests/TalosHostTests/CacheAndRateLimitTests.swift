@@ -107,12 +107,13 @@ import Testing
         }
     }
 
-    /// Spec §5.7: only verifications that passed every other check count; derived tokens (and derive) never count
-    /// nor carry headers; with `rate_limit.enabled` off a policy is not enforced and no header is sent.
+    /// Only verifications that passed every other check count; derived tokens (and derive) never count nor carry
+    /// headers; with `rate_limit.enabled` off a policy is not enforced, and only `RateLimit-Policy` is sent.
     @Test func rateLimitCountsOnlyPassingVerifications() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true
-        let limit = HTTPField.Name("RateLimit-Limit")!
+        let limit = HTTPField.Name("RateLimit")!
+        let policy = HTTPField.Name("RateLimit-Policy")!
         try await withAPI(config) { api async throws in
             let (keyID, secret) = try await api.issue([
                 "name": "n", "actor_id": "a", "rate_limit_policy": ["quota": "2", "window": "3600s"],
@@ -135,7 +136,9 @@ import Testing
             let token = try #require(macaroon.json["token"]?["token"]?.stringValue)
             for _ in 0..<3 {
                 let derived = try await api.verify(token)
-                #expect(derived.json["is_valid"] == true && derived.headers[limit] == nil)
+                #expect(
+                    derived.json["is_valid"] == true && derived.headers[limit] == nil && derived.headers[policy] == nil
+                )
                 #expect(derived.json["rate_limit_remaining"] == nil)
             }
             // Neither the refusals, nor derive, nor the derived token's verifications used the quota of 2.
@@ -150,6 +153,7 @@ import Testing
             for _ in 0..<3 {
                 let reply = try await api.verify(secret)
                 #expect(reply.json["is_valid"] == true && reply.headers[limit] == nil)
+                #expect(reply.headers[policy] == "\"default\";q=1;w=60")  // as Ory's open-source edition sends it
                 #expect(reply.json["rate_limit_remaining"] == nil)
             }
         }
@@ -167,34 +171,41 @@ import Testing
         }
     }
 
+    /// The IETF headers as Ory documents them (docs/rate-limits.md), from GCRA: quota 2 per 60 s admits a burst of
+    /// 2, then one every 30 s.
     @Test func rateLimitHeadersAndResults() async throws {
         var config = testConfig()
         config.rateLimitEnabled = true
-        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_000))
+        let clock = ManualClock(start: Timestamp(seconds: 1_780_000_000))  // 2026-05-28T20:26:40Z
+        let (policy, state) = (HTTPField.Name("RateLimit-Policy")!, HTTPField.Name("RateLimit")!)
         try await withAPI(config, clock: clock) { api async throws in
             let (_, secret) = try await api.issue([
                 "name": "n", "actor_id": "a", "rate_limit_policy": ["quota": "2", "window": "60s"],
             ])
             let first = try await api.verify(secret)
             #expect(first.json["rate_limit_remaining"] == "1")
-            #expect(first.json["rate_limit_reset_time"] == "2026-05-28T20:27:00Z")
-            #expect(first.headers[HTTPField.Name("RateLimit-Limit")!] == "2")
-            #expect(first.headers[HTTPField.Name("RateLimit-Remaining")!] == "1")
-            #expect(first.headers[HTTPField.Name("RateLimit-Reset")!] == "20")
-            #expect(first.headers[HTTPField.Name("RateLimit-Policy")!] == "2;w=60")
-            _ = try await api.verify(secret)
+            #expect(first.json["rate_limit_reset_time"] == "2026-05-28T20:27:10Z")
+            #expect(first.headers[policy] == "\"default\";q=2;w=60")
+            #expect(first.headers[state] == "\"default\";r=1;t=30")
+            #expect(first.headers[.retryAfter] == nil)
+            let second = try await api.verify(secret)
+            #expect(second.json["rate_limit_remaining"] == "0" && second.headers[state] == "\"default\";r=0;t=60")
             let limited = try await api.verify(secret)
             #expect(limited.json["error_code"] == "VERIFICATION_ERROR_RATE_LIMITED")
             #expect(limited.json["rate_limit_remaining"] == "0")
-            #expect(limited.headers[.retryAfter] == "20")
+            #expect(limited.json["rate_limit_reset_time"] == "2026-05-28T20:27:40Z")
+            #expect(limited.headers[.retryAfter] == "30" && limited.headers[policy] == "\"default\";q=2;w=60")
+            clock.advance(seconds: 30)
+            #expect(try await api.verify(secret).json["is_valid"] == true)
             let (_, unlimited) = try await api.issue()
-            #expect(try await api.verify(unlimited).headers[HTTPField.Name("RateLimit-Limit")!] == nil)
+            let plain = try await api.verify(unlimited)
+            #expect(plain.headers[policy] == nil && plain.headers[state] == nil)
             let batch = try await api.post(
                 "/v2alpha1/admin/apiKeys:batchVerify",
                 ["requests": [["credential": .string(secret)]]]
             )
             #expect(batch.json["results"]?[0]?["error_code"] == "VERIFICATION_ERROR_RATE_LIMITED")
-            #expect(batch.headers[HTTPField.Name("RateLimit-Limit")!] == nil)
+            #expect(batch.headers[policy] == nil && batch.headers[state] == nil)
         }
     }
 }

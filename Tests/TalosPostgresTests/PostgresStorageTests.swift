@@ -65,13 +65,13 @@ struct PostgresMigrationTests {
             let migrator = handle.migrator
             #expect(try await migrator.status().currentVersion == 0)
             #expect(try await migrator.up(steps: 1) == [1])
-            #expect(try await migrator.up(steps: nil) == [2, 3, 4, 5])
+            #expect(try await migrator.up(steps: nil) == [2, 3, 4, 5, 6])
             #expect(try await migrator.status().isUpToDate)
-            #expect(try await migrator.down(steps: 5) == [5, 4, 3, 2, 1])
+            #expect(try await migrator.down(steps: 6) == [6, 5, 4, 3, 2, 1])
             await #expect(throws: StorageError.self) {
                 _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
             }
-            try await migrator.force(version: 5)
+            try await migrator.force(version: 6)
             #expect(try await migrator.status().isUpToDate)
         }
     }
@@ -87,7 +87,7 @@ struct PostgresMigrationTests {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        #expect(applied.sorted() == [1, 2, 3, 4, 5])
+        #expect(applied.sorted() == [1, 2, 3, 4, 5, 6])
     }
 
     @Test func unreachableDatabaseIsUnavailableNotAHang() async throws {

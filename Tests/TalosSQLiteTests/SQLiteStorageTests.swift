@@ -32,17 +32,17 @@ func openMigratedSQLite() async throws -> StorageHandle {
         var status = try await handle.migrator.status()
         #expect(status.currentVersion == 0 && !status.isUpToDate && status.entries.allSatisfy { !$0.applied })
         #expect(try await handle.migrator.up(steps: 1) == [1])
-        #expect(try await handle.migrator.up(steps: nil) == [2, 3, 4, 5])
+        #expect(try await handle.migrator.up(steps: nil) == [2, 3, 4, 5, 6])
         #expect(try await handle.migrator.up(steps: nil) == [])
         status = try await handle.migrator.status()
-        #expect(status.isUpToDate && status.currentVersion == 5)
-        #expect(try await handle.migrator.down(steps: 4) == [5, 4, 3, 2])
+        #expect(status.isUpToDate && status.currentVersion == 6)
+        #expect(try await handle.migrator.down(steps: 5) == [6, 5, 4, 3, 2])
         #expect(try await handle.migrator.status().currentVersion == 1)
-        #expect(try await handle.migrator.down(steps: 5) == [1])
+        #expect(try await handle.migrator.down(steps: 6) == [1])
         await #expect(throws: StorageError.self) {
             _ = try await handle.storage.fetch(kind: .issued, nid: UUIDText.nilUUID, keyID: "x")
         }
-        try await handle.migrator.force(version: 5)
+        try await handle.migrator.force(version: 6)
         #expect(try await handle.migrator.status().isUpToDate)
     }
 
@@ -74,7 +74,7 @@ func openMigratedSQLite() async throws -> StorageHandle {
         #expect(try await handle.migrator.down(steps: 1) == [4])
         #expect(try await handle.storage.fetch(kind: .issued, nid: issued.nid, keyID: issued.keyID) == issued)
         #expect(try await handle.storage.fetch(kind: .admin, nid: admin.nid, keyID: admin.keyID) == nil)
-        #expect(try await handle.migrator.up(steps: nil) == [4, 5])
+        #expect(try await handle.migrator.up(steps: nil) == [4, 5, 6])
     }
 
     @Test func aDSNWithoutPathIsAConfigError() async {

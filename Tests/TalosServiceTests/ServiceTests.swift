@@ -144,33 +144,35 @@ import Testing
         }
     }
 
-    /// Spec §5.7: fixed windows aligned to the epoch; over the quota is RATE_LIMITED with the window's reset time.
-    @Test func rateLimitWindowEdges() async throws {
+    /// GCRA (docs/rate-limits.md): quota 2 per 10 s is a burst of 2 from a full bucket, then one every 5 s; the
+    /// reset time is when the bucket is full again.
+    @Test func rateLimitFollowsGCRA() async throws {
         let clock = ManualClock(start: Timestamp(seconds: 1_780_000_008))
         let verify = try await Self.rateLimitedKey(limiter: MemoryRateLimiter(), clock: clock)
         let first = try await verify()
         #expect(first.isValid && first.rateLimit?.remaining == 1)
-        #expect(first.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_010))
+        #expect(first.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_013))
         #expect(try await verify().rateLimit?.remaining == 0)
         let third = try await verify()
         #expect(third.errorCode == .rateLimited && third.rateLimit?.exceeded == true)
-        clock.advance(seconds: 2)  // the next window starts at …010
-        let fresh = try await verify()
-        #expect(fresh.isValid && fresh.rateLimit?.remaining == 1)
-        #expect(fresh.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_020))
+        #expect(
+            third.rateLimit?.retryAfterSeconds == 5 && third.rateLimit?.resetTime == Timestamp(seconds: 1_780_000_018)
+        )
+        clock.advance(seconds: 2)  // a fixed window would start afresh at …010; the bucket has not refilled
+        #expect(try await verify().errorCode == .rateLimited)
+        clock.advance(seconds: 3)  // one emission interval after the burst
+        let refilled = try await verify()
+        #expect(refilled.isValid && refilled.rateLimit?.remaining == 0)
+        #expect(try await verify().errorCode == .rateLimited)
     }
 
     /// Spec §15.9: a limiter that fails lets the verification through (fail open), beyond the quota too.
     @Test func aFailingLimiterFailsOpen() async throws {
         struct Unreachable: Error {}
         struct FailingLimiter: RateLimiter {
-            func increment(
-                nid: String,
-                keyID: String,
-                windowStart: Int64,
-                windowSeconds: Int64,
-                now: Timestamp
-            ) async throws -> Int64 { throw Unreachable() }
+            func admit(nid: String, keyID: String, limit: GCRALimit, now: Timestamp) async throws -> GCRADecision {
+                throw Unreachable()
+            }
         }
         let verify = try await Self.rateLimitedKey(limiter: FailingLimiter(), clock: ManualClock())
         for _ in 0..<5 {

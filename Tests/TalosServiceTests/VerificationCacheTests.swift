@@ -102,32 +102,31 @@ import Testing
         )
     }
 
-    @Test func memoryLimiterCountsPerWindow() async throws {
+    /// GCRA: exactly `quota` admitted from a full bucket, then one per emission interval, and never `2 × quota` in
+    /// any window-long stretch (a fixed window admits that across its boundary); keys are independent.
+    @Test func memoryLimiterIsGCRA() async throws {
         let limiter = MemoryRateLimiter()
-        let now = Timestamp(seconds: 1_780_000_010)
-        for expected in Int64(1)...3 {
-            #expect(
-                try await limiter.increment(
-                    nid: "n",
-                    keyID: "k",
-                    windowStart: 1_780_000_000,
-                    windowSeconds: 10,
-                    now: now
-                ) == expected
-            )
+        let limit = GCRALimit(RateLimitPolicy(quota: 5, windowSeconds: 10))  // one every 2 s, a burst of 5
+        let start = Timestamp(seconds: 1_780_000_009)
+        func admit(_ key: String = "k", at offset: Int64) async throws -> Bool {
+            try await limiter.admit(nid: "n", keyID: key, limit: limit, now: start.adding(nanoseconds: offset)).admitted
         }
-        #expect(
-            try await limiter.increment(nid: "n", keyID: "k", windowStart: 1_780_000_010, windowSeconds: 10, now: now)
-                == 1
-        )
-        #expect(
-            try await limiter.increment(
-                nid: "n",
-                keyID: "other",
-                windowStart: 1_780_000_010,
-                windowSeconds: 10,
-                now: now
-            ) == 1
-        )
+        var burst = 0
+        for _ in 0..<8 where try await admit(at: 0) { burst += 1 }
+        #expect(burst == 5)
+        #expect(try await admit("other", at: 0))
+        #expect(try await !admit(at: 1_999_000_000))
+        #expect(try await admit(at: 2_000_000_000))
+        #expect(try await !admit(at: 2_000_000_000))
+        // Requests every 100 ms for 60 s: admitted one per 2 s, and at most 2 × 5 − 1 in any 10-s stretch.
+        let steady = MemoryRateLimiter()
+        var admitted: [Int64] = []
+        for step in Int64(0)..<600 {
+            let now = start.adding(nanoseconds: step * 100_000_000)
+            if try await steady.admit(nid: "n", keyID: "k", limit: limit, now: now).admitted { admitted.append(step) }
+        }
+        #expect(admitted.count == 5 + 29)  // the burst, then one per 2 s over the remaining 59.9 s
+        let densest = admitted.indices.map { i in admitted[i...].prefix { $0 < admitted[i] + 100 }.count }.max()
+        #expect(densest == 9)
     }
 }

@@ -100,6 +100,39 @@ let postgresMigrations: [Migration] = [
         ],
         down: ["DROP TABLE key_usage"]
     ),
+    Migration(
+        version: 6,
+        name: "rate_limit_gcra",
+        // GCRA keeps one instant per key instead of a counter per window; the old counters are only current-window
+        // state, so dropping them loses at most one window of counting.
+        up: [
+            """
+            CREATE TABLE rate_limit_tat (
+                nid TEXT NOT NULL,
+                key_id TEXT COLLATE "C" NOT NULL,
+                tat BIGINT NOT NULL,
+                admitted BOOLEAN NOT NULL,
+                PRIMARY KEY (nid, key_id)
+            )
+            """,
+            "CREATE INDEX rate_limit_tat_tat ON rate_limit_tat (tat)",
+            "DROP TABLE rate_limit_counters",
+        ],
+        down: [
+            """
+            CREATE TABLE rate_limit_counters (
+                nid TEXT NOT NULL,
+                key_id TEXT COLLATE "C" NOT NULL,
+                window_start BIGINT NOT NULL,
+                window_end BIGINT NOT NULL,
+                count BIGINT NOT NULL,
+                PRIMARY KEY (nid, key_id, window_start)
+            )
+            """,
+            "CREATE INDEX rate_limit_counters_window_end ON rate_limit_counters (window_end)",
+            "DROP TABLE rate_limit_tat",
+        ]
+    ),
 ]
 
 /// PostgreSQL's part of the migration protocol: a session advisory lock on one connection, so replicas that start

@@ -3,36 +3,35 @@ import PostgresNIO
 import ServiceLifecycle
 import TalosCore
 
-/// Cluster-wide, exact fixed-window counters (spec §15.9): one row per `(nid, key_id, window_start)`, incremented by
-/// an atomic upsert that returns the new count, so replicas together never admit more than the quota.
+/// Cluster-wide, exact GCRA (docs/rate-limits.md): one row per `(nid, key_id)` holding the key's theoretical arrival
+/// time, decided and updated by one atomic upsert, so replicas together admit exactly what one node would.
 struct PostgresRateLimiter: RateLimiter {
     let database: PostgresDatabase
 
-    func increment(
-        nid: String,
-        keyID: String,
-        windowStart: Int64,
-        windowSeconds: Int64,
-        now: Timestamp
-    )
-        async throws -> Int64
-    {
-        try await database.withConnection { connection in
+    /// `GCRALimit.decide` in SQL: the upsert's row lock serializes concurrent requests of one key.
+    func admit(nid: String, keyID: String, limit: GCRALimit, now: Timestamp) async throws -> GCRADecision {
+        let instant = now.microseconds
+        return try await database.withConnection { connection in
             let rows = try await connection.query(
                 """
-                INSERT INTO rate_limit_counters (nid, key_id, window_start, window_end, count) \
-                VALUES (\(nid), \(keyID), \(windowStart), \(windowStart + windowSeconds), 1) \
-                ON CONFLICT (nid, key_id, window_start) DO UPDATE SET count = rate_limit_counters.count + 1 \
-                RETURNING count
+                INSERT INTO rate_limit_tat AS r (nid, key_id, tat, admitted) \
+                VALUES (\(nid), \(keyID), \(instant + limit.emission), TRUE) \
+                ON CONFLICT (nid, key_id) DO UPDATE SET \
+                admitted = GREATEST(r.tat, \(instant)) + \(limit.emission) - \(instant) <= \(limit.window), \
+                tat = CASE WHEN GREATEST(r.tat, \(instant)) + \(limit.emission) - \(instant) <= \(limit.window) \
+                THEN GREATEST(r.tat, \(instant)) + \(limit.emission) ELSE GREATEST(r.tat, \(instant)) END \
+                RETURNING admitted, tat
                 """,
                 logger: connection.logger
             )
-            for try await count in rows.decode(Int64.self) { return count }
-            throw StorageError.other("postgres: the counter upsert returned no row")
+            for try await (admitted, tat) in rows.decode((Bool, Int64).self) {
+                return GCRADecision(admitted: admitted, tat: tat)
+            }
+            throw StorageError.other("postgres: the rate-limit upsert returned no row")
         }
     }
 
-    /// Deletes the counters of windows that have ended, every 30 s, until shutdown.
+    /// Deletes the rows of keys whose bucket is full again (their TAT has passed), every 30 s, until shutdown.
     struct Sweeper: Service {
         let database: PostgresDatabase
 
@@ -42,7 +41,10 @@ struct PostgresRateLimiter: RateLimiter {
                     do {
                         _ = try await database.withConnection { connection in
                             try await connection.query(
-                                "DELETE FROM rate_limit_counters WHERE window_end <= EXTRACT(EPOCH FROM now())::BIGINT",
+                                """
+                                DELETE FROM rate_limit_tat \
+                                WHERE tat <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+                                """,
                                 logger: connection.logger
                             )
                         }

@@ -96,6 +96,38 @@ let sqliteMigrations: [Migration] = [
         ],
         down: ["DROP TABLE key_usage;"]
     ),
+    Migration(
+        version: 6,
+        name: "rate_limit_gcra",
+        // The schema stays the same on both backends (SQLite has no cluster-wide limiter; the table is unused here).
+        up: [
+            """
+            CREATE TABLE rate_limit_tat (
+                nid TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                tat INTEGER NOT NULL,
+                admitted INTEGER NOT NULL,
+                PRIMARY KEY (nid, key_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX rate_limit_tat_tat ON rate_limit_tat (tat);
+            DROP TABLE rate_limit_counters;
+            """
+        ],
+        down: [
+            """
+            CREATE TABLE rate_limit_counters (
+                nid TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                window_start INTEGER NOT NULL,
+                window_end INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (nid, key_id, window_start)
+            ) WITHOUT ROWID;
+            CREATE INDEX rate_limit_counters_window_end ON rate_limit_counters (window_end);
+            DROP TABLE rate_limit_tat;
+            """
+        ]
+    ),
 ]
 
 /// SQLite cannot alter a CHECK constraint: the table is rebuilt with the allowed `kinds` and its indexes recreated

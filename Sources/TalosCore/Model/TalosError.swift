@@ -73,6 +73,12 @@ public struct TalosError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let adminKeyInvalid = Reason("ADMIN_KEY_INVALID", .unauthenticated)
         /// 403: the admin key lacks the operation's permission (metadata `permission`).
         public static let adminPermissionRequired = Reason("ADMIN_PERMISSION_REQUIRED", .permissionDenied)
+        /// 401: forward auth without a credential in `Authorization: Bearer` or `X-API-Key` (docs/forward-auth.md).
+        public static let credentialMissing = Reason("CREDENTIAL_MISSING", .unauthenticated)
+        /// 401: forward auth with a credential that does not verify (whatever the verification error).
+        public static let credentialInvalid = Reason("CREDENTIAL_INVALID", .unauthenticated)
+        /// 403: forward auth for a key that lacks a required `scope` (metadata `scope`: the first one missing).
+        public static let scopeRequired = Reason("SCOPE_REQUIRED", .permissionDenied)
         /// 403: a state-changing request a browser sent from another origin (spec §16.1).
         public static let crossOriginRequest = Reason("CROSS_ORIGIN_REQUEST", .permissionDenied)
         /// 421 (status INVALID_ARGUMENT): the request's `Host` is not in `serve.http.allowed_hosts` (spec §16.2).

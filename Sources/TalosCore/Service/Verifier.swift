@@ -351,8 +351,8 @@ public struct Verifier: Sendable {
         return final
     }
 
-    /// Spec §5.7: a verification that passed every other check counts against its key's fixed window; over the
-    /// quota it is `RATE_LIMITED`. A failing limiter fails open (logged).
+    /// A verification that passed every other check is one request against its key's GCRA bucket
+    /// (docs/rate-limits.md); refused, it is `RATE_LIMITED`. A failing limiter fails open (logged).
     private func applyRateLimit(
         _ result: Verification,
         context: VerificationContext,
@@ -362,30 +362,16 @@ public struct Verifier: Sendable {
         guard settings.rateLimitEnabled, let limiter, result.isValid, let key = result.key,
             let policy = key.rateLimitPolicy, policy.windowSeconds > 0
         else { return result }
-        let windowStart =
-            now.seconds - ((now.seconds % policy.windowSeconds) + policy.windowSeconds)
-            % policy.windowSeconds
-        let count: Int64
+        let limit = GCRALimit(policy)
+        let decision: GCRADecision
         do {
-            count = try await limiter.increment(
-                nid: context.nid,
-                keyID: key.keyID,
-                windowStart: windowStart,
-                windowSeconds: policy.windowSeconds,
-                now: now
-            )
+            decision = try await limiter.admit(nid: context.nid, keyID: key.keyID, limit: limit, now: now)
         } catch {
             TalosMetrics.rateLimiterError()
             logger.error("rate limiter failed; allowing the request", metadata: ["error": "\(error)"])
             return result
         }
-        let outcome = RateLimitOutcome(
-            limit: policy.quota,
-            remaining: max(policy.quota - count, 0),
-            resetTime: Timestamp(seconds: windowStart + policy.windowSeconds),
-            windowSeconds: policy.windowSeconds,
-            exceeded: count > policy.quota
-        )
+        let outcome = RateLimitOutcome(decision, limit: limit, now: now)
         var limited = outcome.exceeded ? Verification.failure(.rateLimited) : result
         limited.cache = result.cache
         limited.rateLimit = outcome

@@ -7,10 +7,8 @@ struct VerificationController: APIController {
     let clock: any WallClock
 
     static let cacheHeader = HTTPField.Name("Ory-Talos-Cache")!
-    static let limitHeader = HTTPField.Name("RateLimit-Limit")!
-    static let remainingHeader = HTTPField.Name("RateLimit-Remaining")!
-    static let resetHeader = HTTPField.Name("RateLimit-Reset")!
     static let policyHeader = HTTPField.Name("RateLimit-Policy")!
+    static let stateHeader = HTTPField.Name("RateLimit")!
 
     var routes: [Route] {
         [
@@ -36,16 +34,21 @@ struct VerificationController: APIController {
         let result = try await verifier.verify(item, context: request.verificationContext)
         var headers = HTTPFields()
         headers[Self.cacheHeader] = result.cache.rawValue
-        if let limit = result.rateLimit {
-            // Spec §5.7: only single verify carries the rate-limit headers.
-            let reset = max(0, limit.resetTime.seconds - clock.now().seconds)
-            headers[Self.limitHeader] = "\(limit.limit)"
-            headers[Self.remainingHeader] = "\(limit.remaining)"
-            headers[Self.resetHeader] = "\(reset)"
-            headers[Self.policyHeader] = "\(limit.limit);w=\(limit.windowSeconds)"
-            if limit.exceeded { headers[.retryAfter] = "\(max(reset, 1))" }
-        }
+        Self.rateLimitHeaders(result, now: clock.now(), into: &headers)
         return .json(WireFormat.verification(result), headers: headers)
+    }
+
+    /// The IETF rate-limit headers as Ory sends them (docs/rate-limits.md), on single verify only: `RateLimit-Policy`
+    /// for every key with a policy, enforced or not; when enforced also `RateLimit` (remaining, seconds until the
+    /// bucket is full), and `Retry-After` when refused.
+    static func rateLimitHeaders(_ result: Verification, now: Timestamp, into headers: inout HTTPFields) {
+        if let limit = result.rateLimit {
+            headers[policyHeader] = "\"default\";q=\(limit.limit);w=\(limit.windowSeconds)"
+            headers[stateHeader] = "\"default\";r=\(limit.remaining);t=\(limit.secondsUntilFull(at: now))"
+            if limit.exceeded { headers[.retryAfter] = "\(limit.retryAfterSeconds)" }
+        } else if let policy = result.credential?.rateLimitPolicy {
+            headers[policyHeader] = "\"default\";q=\(policy.quota);w=\(policy.windowSeconds)"
+        }
     }
 
     func batchVerify(_ request: APIRequest) async throws -> APIReply {

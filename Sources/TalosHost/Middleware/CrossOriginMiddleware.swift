@@ -19,7 +19,10 @@ struct CrossOriginMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard ![.get, .head, .options].contains(request.method), Self.isCrossOrigin(request) else {
+        guard !Self.safeMethods.contains(request.method), Self.isCrossOrigin(request) else {
+            return try await next(request, context)
+        }
+        if case .route(let route, _) = context.resolution, route.crossOriginExempt {
             return try await next(request, context)
         }
         let cors = httpSettings.current.cors
@@ -28,6 +31,9 @@ struct CrossOriginMiddleware: RouterMiddleware {
         }
         throw TalosError(.crossOriginRequest, "cross-origin request refused")
     }
+
+    /// Methods that change nothing, never refused.
+    static let safeMethods: Set<HTTPRequest.Method> = [.get, .head, .options]
 
     /// Whether the browser that sent `request` says it came from another origin.
     static func isCrossOrigin(_ request: Request) -> Bool {
