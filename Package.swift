@@ -48,6 +48,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TalosEdge",
+            dependencies: [
+                "TalosCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TalosHost",
             dependencies: [
                 "TalosCore",
@@ -178,6 +193,7 @@ let package = Package(
             dependencies: [
                 "TalosClient",
                 "TalosCore",
+                "TalosEdge",
                 "TalosHost",
                 "TalosPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -232,6 +248,14 @@ let package = Package(
         .testTarget(
             name: "TalosCoreTests",
             dependencies: ["TalosCore", "TalosTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TalosEdgeTests",
+            dependencies: [
+                "TalosCore", "TalosEdge", "TalosOpenSSL",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

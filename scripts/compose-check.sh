@@ -171,7 +171,7 @@ if root_command:
 check({"serve", "serve admin", "serve public", "migrate up"} <= set(commands),
       "talos has the subcommands serve, serve admin, serve public, migrate up ("
       + str(len(commands) - 1) + " commands read from Sources/TalosCLI)")
-SERVICE_COMMANDS = {"serve", "serve admin", "serve public", "migrate up"}
+SERVICE_COMMANDS = {"serve", "serve admin", "serve public", "migrate up", "proxy"}
 
 
 def parse_command(argv):
@@ -303,7 +303,7 @@ check({".build", ".git", "*.db", "talos.env"} <= set(dockerignore), ".dockerigno
 
 # ---- The compose files ------------------------------------------------------------------------------------------
 
-TALOS_PORTS = {4420, 4421, 4422, 4423}
+TALOS_PORTS = {4420, 4421, 4422, 4423, 4430, 4431}  # the servers' and the edge node's
 prometheus_config = yaml.safe_load(read("config/prometheus.yml"))
 scraped = set()
 for job in prometheus_config.get("scrape_configs", []):
@@ -358,7 +358,10 @@ for compose_file in ["docker-compose.oss.yaml", "docker-compose.oel.yaml"]:
                 source, target, *mode = str(volume).split(":")
                 read_only = "ro" in (mode[0].split(",") if mode else [])
             mounts[target] = source
-            if source.startswith((".", "/")):
+            if source.startswith((".", "/")) and os.path.isfile(os.path.join(root, source + ".example")):
+                # A secret the operator creates from its committed example (never committed itself).
+                check(read_only, "%s mounts %s read-only at %s (cp %s.example %s)" % (where, source, target, source, source))
+            elif source.startswith((".", "/")):
                 check(os.path.exists(os.path.join(root, source)) and read_only,
                       "%s mounts %s read-only at %s (exists in the repo)" % (where, source, target))
             else:
@@ -401,6 +404,15 @@ for compose_file in ["docker-compose.oss.yaml", "docker-compose.oel.yaml"]:
         check(path in SERVICE_COMMANDS and not problems,
               "%s command `talos %s` is a talos subcommand with known flags%s"
               % (where, " ".join(map(str, argv)), ": " + "; ".join(problems) if problems else ""))
+        if path == "proxy":
+            # The edge node reads no configuration file: its upstream must be a compose Talos server's API, its
+            # admin key a mounted file.
+            upstream = re.match(r"https?://([^:/]+):(\d+)", str(flags.get("--upstream", "")))
+            check(upstream is not None and upstream.group(1) in services and int(upstream.group(2)) in (4420, 4421),
+                  "%s --upstream %s is a compose Talos server's API" % (where, flags.get("--upstream")))
+            check(flags.get("--admin-key-file") in mounts,
+                  "%s --admin-key-file %s is a mounted file" % (where, flags.get("--admin-key-file")))
+            continue
         config_path = flags.get("--config")
         check(config_path is not None and config_path in mounts,
               "%s --config %s is a mounted file (%s)" % (where, config_path, mounts.get(config_path)))

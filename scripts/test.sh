@@ -9,7 +9,7 @@
 #      and the API walk, schemathesis, the two-replica and middleware suites once more with admin auth on; usage
 #      analytics counted exactly across two replicas (and a kill -9 measured); every Grafana dashboard query against
 #      a real Prometheus scraping a real server; the web console walked in headless Chromium; forward auth behind
-#      real nginx and Caddy;
+#      real nginx and Caddy; the edge node (talos proxy) in front of two replicas;
 #   3. coverage-guided fuzzing of the parsers an attacker reaches, a bounded run per target (scripts/fuzz.sh).
 # PostgreSQL comes from scripts/postgres.sh (a throwaway server under /tmp). Under CI (CI set) it is mandatory;
 # elsewhere the Postgres parts are skipped with a notice when PostgreSQL is not installed.
@@ -53,6 +53,7 @@ if [ -n "${TALOS_TEST_POSTGRES_DSN:-}" ]; then
   E2E_ADMIN_AUTH=1 scripts/e2e-cluster.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/e2e-usage.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/e2e-grafana.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
+  scripts/e2e-edge.sh .build/debug/talos "$TALOS_TEST_POSTGRES_DSN"
   scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service "$TALOS_TEST_POSTGRES_DSN"
   E2E_ADMIN_AUTH=1 scripts/e2e-middleware.sh .build/debug/talos .build/debug/talos-example-service \
     "$TALOS_TEST_POSTGRES_DSN"

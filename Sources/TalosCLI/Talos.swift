@@ -14,7 +14,9 @@ struct Talos: AsyncParsableCommand {
         commandName: "talos",
         abstract: "Issue, verify, rotate and revoke API keys.",
         version: TalosVersion.current,
-        subcommands: [Serve.self, Migrate.self, Keys.self, AdminKeysCommand.self, Jwk.self, ConfigCommand.self]
+        subcommands: [
+            Serve.self, Proxy.self, Migrate.self, Keys.self, AdminKeysCommand.self, Jwk.self, ConfigCommand.self,
+        ]
     )
 
     /// Exit codes (spec §10.1): 0 success, 1 operation failed, 2 usage or configuration error.
