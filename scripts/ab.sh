@@ -6,6 +6,9 @@
 # e.g. build HEAD~1 and HEAD in release, copy each .build/release/talos aside, and compare them.
 # AB_B_ADMIN_AUTH=1 runs variant B with serve.admin.auth.enabled and a bootstrapped admin key on every request: with
 # the same binary twice, that is the cost of admin authentication (spec §16.3).
+# AB_POSTGRES_DSN=postgres://…: each round on a fresh PostgreSQL database instead, with rate_limit.backend postgres
+# and a rate-limit policy on the verified key (quota 10^9 per day, never reached): the cluster-wide limiter on one
+# hot key is then on every verification's path.
 # AB_A_ENV / AB_B_ENV: extra NAME=VALUE settings (space-separated) for one variant's server, e.g.
 # AB_B_ENV=TALOS_USAGE_ENABLED=false with the same binary twice is the cost of usage analytics.
 set -euo pipefail
@@ -31,18 +34,24 @@ for round in $(seq 1 "$rounds"); do
   for variant in A B; do
     binary=$a; [ $variant = A ] || binary=$b
     rm -f "$work"/ab.db*
-    TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" migrate up >/dev/null
+    dsn="sqlite://$work/ab.db" backend=memory policy=""
+    if [ -n "${AB_POSTGRES_DSN:-}" ]; then
+      dsn=$(fresh_database "$AB_POSTGRES_DSN" "talos_ab_$$")
+      backend=postgres policy=',"rate_limit_policy":{"quota":"1000000000","window":"86400s"}'
+    fi
+    TALOS_DB_DSN="$dsn" "$binary" migrate up >/dev/null
     auth=false auth_header=() auth_lua=""
     if [ $variant = B ] && [ "${AB_B_ADMIN_AUTH:-0}" = 1 ]; then
-      key=$(TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" admin-keys create ab --permissions '*' -q)
+      key=$(TALOS_DB_DSN="$dsn" "$binary" admin-keys create ab --permissions '*' -q)
       auth=true auth_header=(-H "Authorization: Bearer $key") auth_lua="wrk.headers[\"Authorization\"] = \"Bearer $key\""
     fi
     extra=${AB_A_ENV:-}; [ $variant = A ] || extra=${AB_B_ENV:-}
     # shellcheck disable=SC2086 # the settings are split on spaces on purpose
-    env $extra TALOS_SERVE_ADMIN_AUTH_ENABLED=$auth TALOS_DB_DSN="sqlite://$work/ab.db" "$binary" serve >"$work/server.log" 2>&1 &
+    env $extra TALOS_SERVE_ADMIN_AUTH_ENABLED=$auth TALOS_DB_DSN="$dsn" TALOS_RATE_LIMIT_BACKEND=$backend \
+      "$binary" serve >"$work/server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do curl -sf "$url/health/alive" >/dev/null && break; sleep 0.1; done
-    secret=$(curl -s "${auth_header[@]}" -X POST "$url/v2alpha1/admin/issuedApiKeys" -d '{"name":"ab","actor_id":"ab"}' | jq -r .secret)
+    secret=$(curl -s "${auth_header[@]}" -X POST "$url/v2alpha1/admin/issuedApiKeys" -d "{\"name\":\"ab\",\"actor_id\":\"ab\"$policy}" | jq -r .secret)
     printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n%s\n' "'{\"credential\":\"$secret\"}'" "$auth_lua" >"$work/v.lua"
     { cat "$work/v.lua"; echo 'wrk.headers["Cache-Control"] = "no-cache"'; } >"$work/n.lua"
     echo "round=$round variant=$variant alive=[$(measure alive "$url/health/alive")]" \

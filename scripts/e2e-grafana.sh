@@ -5,7 +5,8 @@
 #     (39): unique panel ids, grid positions inside 24 columns that do not overlap, known panel types, every query on
 #     the `datasource` variable with a unique refId, the template variables Grafana needs;
 #   - every query of every panel (and every template variable's label_values) returns data through Prometheus's HTTP
-#     API, with $job/$instance as "All" and $__rate_interval as 30s, evaluated at the end of the load.
+#     API, with $job/$instance as "All" and $__rate_interval as 30s, evaluated at the end of the load (an edge node,
+#     `talos proxy`, runs in front of the server for the edge dashboard).
 #   scripts/e2e-grafana.sh BINARY DSN
 set -euo pipefail
 binary=$(realpath "$1")
@@ -87,6 +88,14 @@ TALOS_SERVE_HTTP_PORT=$port TALOS_SERVE_METRICS_PORT=$metrics_port "$binary" ser
 pids+=($!)
 wait_alive "http://127.0.0.1:$port" "$work/server.log"
 
+# An edge node in front of it, following its revocation feed.
+edge_port=$(free_port); edge_metrics=$(free_port)
+"$binary" admin-keys create edge --permissions revocations.watch -q >"$work/edge.key"
+"$binary" proxy --upstream "http://127.0.0.1:$port" --listen "127.0.0.1:$edge_port" \
+  --metrics-listen "127.0.0.1:$edge_metrics" --admin-key-file "$work/edge.key" >"$work/edge.log" 2>&1 &
+pids+=($!)
+wait_alive "http://127.0.0.1:$edge_port" "$work/edge.log"
+
 cat >"$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
@@ -94,6 +103,9 @@ scrape_configs:
   - job_name: talos-admin
     static_configs:
       - targets: ["127.0.0.1:$metrics_port"]
+  - job_name: talos-edge
+    static_configs:
+      - targets: ["127.0.0.1:$edge_metrics"]
 YAML
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prometheus_port" >"$work/prometheus.log" 2>&1 &
@@ -103,10 +115,11 @@ check "prometheus is ready" curl -sf "http://127.0.0.1:$prometheus_port/-/ready"
 
 # Load for 8 s: issue, verify (cache hits, misses, unknown keys), rate limits, revoke, rotate, derive, usage reads,
 # admin requests without a key.
-python3 - "$port" "$admin_key" >"$work/load.txt" <<'PY'
+python3 - "$port" "$admin_key" "$edge_port" >"$work/load.txt" <<'PY'
 import http.client, json, sys, time
-port, admin_key = int(sys.argv[1]), sys.argv[2]
+port, admin_key, edge_port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+edge = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=10)
 auth = {"Authorization": f"Bearer {admin_key}"}
 def call(method, path, body=None, headers=auth):
     conn.request(method, path, json.dumps(body) if body is not None else None, headers=headers)
@@ -117,6 +130,9 @@ while time.time() - started < 8:
     _, issued = call("POST", "/v2alpha1/admin/issuedApiKeys", {"name": "g", "actor_id": "grafana"})
     key, secret = issued["issued_api_key"]["key_id"], issued["secret"]
     for _ in range(10): call("POST", "/v2alpha1/admin/apiKeys:verify", {"credential": secret})
+    for _ in range(3):  # through the edge: a miss, then hits (the key is rotated away below: an eviction)
+        edge.request("POST", "/v2alpha1/admin/apiKeys:verify", json.dumps({"credential": secret}), auth)
+        edge.getresponse().read()
     call("POST", "/v2alpha1/admin/apiKeys:verify", {"credential": secret}, {**auth, "Cache-Control": "no-cache"})
     call("POST", "/v2alpha1/admin/apiKeys:verify", {"credential": "sk_unknown_" + key})
     _, limited = call("POST", "/v2alpha1/admin/issuedApiKeys",
@@ -127,7 +143,7 @@ while time.time() - started < 8:
     call("POST", f"/v2alpha1/admin/apiKeys/{limited['issued_api_key']['key_id']}:revoke", {"reason": "REVOCATION_REASON_KEY_COMPROMISE"})
     call("GET", f"/v2alpha1/admin/apiKeys/{key}/usage")
     call("GET", "/v2alpha1/admin/issuedApiKeys?page_size=1", headers={})
-    requests += 22
+    requests += 25
 print(f"{requests} requests in {time.time() - started:.1f} s")
 PY
 cat "$work/load.txt"

@@ -198,10 +198,34 @@ def usage():
     return b
 
 
+def edge():
+    b = Board("talos-edge", "Talos / Edge node",
+              "The edge node (talos proxy): cached verify answers, evictions from the revocation feed, the upstream.")
+    b.row("Cache")
+    b.panel("timeseries", "Requests by cache use", "Requests per second: hit, miss, bypass, none (forwarded).",
+            [(rate("talos_proxy_requests_total", "cache"), "{{cache}}")], unit="reqps")
+    b.panel("stat", "Hit ratio", "Verify answers served from the edge's cache, of the cacheable ones.",
+            [("%s / %s" % (rate("talos_proxy_requests_total", extra='cache="hit"'),
+                           rate("talos_proxy_requests_total", extra='cache=~"hit|miss"')), "hit ratio")],
+            unit="percentunit", width=6, max=1)
+    b.panel("stat", "Feed", "1 while the edge follows the upstream's revocation feed (it caches only then).",
+            [('min(talos_proxy_feed_up{%s})' % SEL, "following")], width=6)
+    b.panel("timeseries", "Cache size", "Entries and bytes held.",
+            [('sum(talos_proxy_cache_entries{%s})' % SEL, "entries")], width=12)
+    b.panel("timeseries", "Cache bytes", "Bytes held by the edge's cache.",
+            [('sum(talos_proxy_cache_bytes{%s})' % SEL, "bytes")], unit="bytes", width=12)
+    b.row("Upstream")
+    b.panel("timeseries", "Evictions", "Keys evicted per second on the feed's revocations.",
+            [(rate("talos_proxy_cache_evictions_total"), "evictions")], unit="ops")
+    b.panel("timeseries", "Upstream errors", "Requests the upstream did not answer (502 at the edge).",
+            [("%s or vector(0)" % rate("talos_proxy_upstream_errors_total"), "errors")], unit="ops")
+    return b
+
+
 def main():
     check = "--check" in sys.argv[1:]
     stale = []
-    for board in (server(), verification(), usage()):
+    for board in (server(), verification(), usage(), edge()):
         path = os.path.join(OUT, board.uid + ".json")
         text = json.dumps(board.json(), indent=2) + "\n"
         if check:

@@ -107,3 +107,41 @@ struct PostgresMigrationTests {
         await #expect(throws: ConfigError.self) { _ = try await TestPostgres.open("postgres://h/db?pool_max_conns=x") }
     }
 }
+
+/// The cluster-wide GCRA (docs/rate-limits.md): decided in one statement, so concurrent requests on many connections
+/// (as replicas make them) admit exactly what one node would, and the state is the TAT the memory limiter keeps.
+@Suite(.enabled(if: TestPostgres.enabled, "set TALOS_TEST_POSTGRES_DSN to run the Postgres tests"))
+struct PostgresRateLimiterTests {
+    @Test func concurrentRequestsAdmitExactlyTheBurstThenOnePerInterval() async throws {
+        let handle = try await TestPostgres.open(try await TestPostgres.freshDatabase())
+        try await handle.withServices { handle in
+            try await handle.migrator.up(steps: nil)
+            let limiter = try #require(handle.rateLimiter)
+            let limit = GCRALimit(RateLimitPolicy(quota: 50, windowSeconds: 3600))  // one every 72 s
+            let now = Timestamp(seconds: 1_780_000_000)
+            let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var count = 0
+                        for _ in 0..<25
+                        where try await limiter.admit(nid: "n", keyID: "hot", limit: limit, now: now).admitted {
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(admitted == 50)
+            let memory = MemoryRateLimiter()
+            for _ in 0..<50 { _ = try await memory.admit(nid: "n", keyID: "hot", limit: limit, now: now) }
+            for offset: Int64 in [71, 72, 73, 144] {
+                let at = now.adding(seconds: offset)
+                let stored = try await limiter.admit(nid: "n", keyID: "hot", limit: limit, now: at)
+                let local = try await memory.admit(nid: "n", keyID: "hot", limit: limit, now: at)
+                #expect(stored == local, "at +\(offset) s")
+            }
+            #expect(try await limiter.admit(nid: "n", keyID: "cold", limit: limit, now: now).admitted)
+        }
+    }
+}

@@ -79,6 +79,7 @@ struct Proxy: AsyncParsableCommand {
         let logger = Logger(label: "talos-proxy") { _ in handler }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        TalosMetrics.buildInfo()  // so that dashboards list the edge among Talos's processes
         let crypto = try BackendRegistry.builtIn.cryptoProvider(named: "openssl").make()
         let services = EdgeNode.services(options, crypto: crypto, metrics: { registry.emitToBuffer() }, logger: logger)
         logger.info(
