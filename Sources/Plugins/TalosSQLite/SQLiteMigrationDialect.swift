@@ -109,7 +109,6 @@ let sqliteMigrations: [Migration] = [
                 admitted INTEGER NOT NULL,
                 PRIMARY KEY (nid, key_id)
             ) WITHOUT ROWID;
-            CREATE INDEX rate_limit_tat_tat ON rate_limit_tat (tat);
             DROP TABLE rate_limit_counters;
             """
         ],
