@@ -43,8 +43,9 @@ start_talos b "$port_b"; pid_b=$started
   --allowed-hosts 127.0.0.1,localhost >"$work/edge.log" 2>&1 &
 pids+=($!)
 wait_alive "http://127.0.0.1:$edge_port" "$work/edge.log"
-for _ in $(seq 1 50); do grep -q "following the upstream" "$work/edge.log" && break; sleep 0.1; done
-check "the edge follows the upstream's revocation feed" grep -q "following the upstream" "$work/edge.log"
+for _ in $(seq 1 50); do [ "$(grep -c "following the upstream" "$work/edge.log")" -ge 2 ] && break; sleep 0.1; done
+check "the edge follows each allowed host's revocation feed" \
+  test "$(grep -c "following the upstream" "$work/edge.log")" -ge 2
 
 edge="http://127.0.0.1:$edge_port"
 python3 - "$port_a" "$port_b" "$edge_port" "$ops" "$other_ops" >"$work/edge.json" <<'PY'
@@ -119,6 +120,18 @@ metrics=$(curl -s "http://127.0.0.1:$edge_metrics/metrics")
 check "talos_proxy_* metrics: hits counted, the feed up" \
   bash -c "grep -q '^talos_proxy_requests_total{cache=\"hit\"} [1-9]' <<<\"\$1\" && grep -q '^talos_proxy_feed_up 1' <<<\"\$1\"" _ "$metrics"
 
+# --trust-x-forwarded-host: the right-most X-Forwarded-Host is the host (and what the allowlist checks).
+trusting_port=$(free_port)
+"$binary" proxy --upstream "http://127.0.0.1:$port_b" --listen "127.0.0.1:$trusting_port" \
+  --metrics-listen "127.0.0.1:$(free_port)" --admin-key-file "$work/edge.key" --allowed-hosts localhost \
+  --trust-x-forwarded-host >"$work/trusting.log" 2>&1 &
+pids+=($!)
+wait_alive "http://127.0.0.1:$trusting_port" "$work/trusting.log"
+forwarded() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ops" -H "X-Forwarded-Host: $1" \
+  "http://127.0.0.1:$trusting_port/v2alpha1/admin/issuedApiKeys?page_size=1"; }
+check "--trust-x-forwarded-host: the right-most X-Forwarded-Host decides (allowed 200, a left-written one 403)" \
+  test "$(forwarded 'evil.example, localhost'):$(forwarded 'localhost, evil.example')" = 200:403
+
 # Replica B down: its feed is lost, so the edge serves nothing from its cache; back up, caching resumes.
 secret=$(curl -s -H "Authorization: Bearer $ops" -X POST "http://127.0.0.1:$port_a/v2alpha1/admin/issuedApiKeys" -d '{"name":"e","actor_id":"e"}' | jq -r .secret)
 verify_edge() { curl -s -D "$work/h" -o "$work/b" -w '%{http_code}' -H "Authorization: Bearer $ops" -X POST "$edge/v2alpha1/admin/apiKeys:verify" -d "{\"credential\":\"$secret\"}"; }
@@ -131,7 +144,7 @@ check "with the upstream and its feed down, no cached answer is served (502)" \
   bash -c "[ '$down' = 502 ] && ! grep -qi '^ory-talos-cache: HIT' '$work/h'"
 check "/health/ready is 503 while the upstream is down" test "$(curl -s -o /dev/null -w '%{http_code}' "$edge/health/ready")" = 503
 start_talos b "$port_b"
-for _ in $(seq 1 100); do [ "$(grep -c 'following the upstream' "$work/edge.log")" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ "$(grep -c 'following the upstream' "$work/edge.log")" -ge 4 ] && break; sleep 0.1; done
 verify_edge >/dev/null; verify_edge >/dev/null
 check "the feed back: caching resumes (MISS, then HIT)" grep -qi '^ory-talos-cache: HIT' "$work/h"
 

@@ -29,7 +29,8 @@ public final class EdgeCache: Sendable {
         var order: [[UInt8]] = []
         var head = 0
         var bytes = 0
-        var available = false
+        /// The feeds (by host) that are open; the cache is used only while all of them are.
+        var openFeeds: Set<String> = []
         var generation: UInt64 = 0
         /// Writes ticketed before this are refused (the cache was cleared, or the eviction log was pruned).
         var floor: UInt64 = 0
@@ -37,12 +38,15 @@ public final class EdgeCache: Sendable {
     }
 
     private let maxBytes: Int
+    private let feeds: Int
     private let hashKey: any HMACKey
     private let state = Mutex(State())
 
-    /// A cache of at most `maxBytes`, hashing its keys with a random key of this process.
-    public init(maxBytes: Int, crypto: any CryptoBackend) {
+    /// A cache of at most `maxBytes`, hashing its keys with a random key of this process, usable while all `feeds`
+    /// revocation feeds (one per tenant host it serves) are open.
+    public init(maxBytes: Int, crypto: any CryptoBackend, feeds: Int = 1) {
         self.maxBytes = maxBytes
+        self.feeds = max(feeds, 1)
         self.hashKey = crypto.hmacSHA256Key(crypto.randomBytes(32))
     }
 
@@ -58,13 +62,14 @@ public final class EdgeCache: Sendable {
         return hashKey.authenticate(message)
     }
 
-    /// Whether the feed is up, so that answers may be served and stored.
-    public var isAvailable: Bool { state.withLock { $0.available } }
+    /// Whether every feed is open, so that answers may be served and stored.
+    public var isAvailable: Bool { state.withLock { $0.openFeeds.count == feeds } }
 
-    /// The feed connected (everything cached before is dropped: revocations may have been missed) or was lost.
-    public func setAvailable(_ available: Bool) {
+    /// The feed of `host` opened or was lost: everything cached is dropped either way (revocations may have been
+    /// missed while it was down).
+    public func feed(_ host: String, open: Bool) {
         state.withLock { state in
-            state.available = available
+            if open { state.openFeeds.insert(host) } else { state.openFeeds.remove(host) }
             Self.clear(&state)
         }
     }
@@ -72,7 +77,7 @@ public final class EdgeCache: Sendable {
     /// The answer stored under `key`, unless it has expired or the feed is down.
     public func get(_ key: [UInt8], now: ContinuousClock.Instant = .now) -> Entry? {
         state.withLock { state in
-            guard state.available, let entry = state.entries[key] else { return nil }
+            guard state.openFeeds.count == feeds, let entry = state.entries[key] else { return nil }
             guard entry.expires > now else {
                 Self.remove(key, from: &state)
                 return nil
@@ -98,7 +103,8 @@ public final class EdgeCache: Sendable {
         let entry = Entry(body: body, headers: headers, keyID: keyID, expires: now + ttl)
         guard entry.size <= maxBytes else { return }
         state.withLock { state in
-            guard state.available, ticket >= state.floor, (state.evictedAt[keyID] ?? 0) <= ticket else { return }
+            guard state.openFeeds.count == feeds, ticket >= state.floor, (state.evictedAt[keyID] ?? 0) <= ticket
+            else { return }
             Self.remove(key, from: &state)
             state.entries[key] = entry
             state.keysByID[keyID, default: []].insert(key)

@@ -6,14 +6,18 @@ import NIOHTTP1
 import ServiceLifecycle
 import TalosCore
 
-/// Follows the upstream's revocation feed (`GET /v2alpha1/admin/revocations:watch`, Server-Sent Events) and evicts
-/// what it names. The cache is usable only while the stream is open: it is emptied when the stream opens (what was
-/// revoked meanwhile was never heard) and when it is lost or reset.
+/// Follows one tenant's revocation feed on the upstream (`GET /v2alpha1/admin/revocations:watch`, Server-Sent Events,
+/// asked with `host`, which picks the tenant; `nil`: the upstream's own host) and evicts what it names. The cache is
+/// usable only while every feed is open: it is emptied when a stream opens (what was revoked meanwhile was never
+/// heard) and when one is lost or reset.
 struct EdgeFeedFollower: Service {
     let options: EdgeOptions
     let client: HTTPClient
     let cache: EdgeCache
+    let host: String?
     let logger: Logger
+
+    private var name: String { host ?? "" }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -27,13 +31,13 @@ struct EdgeFeedFollower: Service {
                     if Task.isCancelled { break }
                     logger.warning("revocation feed lost; caching paused", metadata: ["error": "\(error)"])
                 }
-                cache.setAvailable(false)
+                cache.feed(name, open: false)
                 EdgeMetrics.feedUp.record(0)
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
-        cache.setAvailable(false)
+        cache.feed(name, open: false)
     }
 
     private func follow(_ lastEventID: inout String?, connected: () -> Void) async throws {
@@ -41,14 +45,15 @@ struct EdgeFeedFollower: Service {
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let key = options.adminKey { request.headers.add(name: "Talos-Admin-Key", value: key) }
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
+        if let host { request.headers.replaceOrAdd(name: "Host", value: host) }
         let response = try await client.execute(request, timeout: .hours(24 * 365))
         guard response.status == .ok else {
             throw FeedRefused(status: Int(response.status.code))
         }
-        cache.setAvailable(true)
-        EdgeMetrics.feedUp.record(1)
+        cache.feed(name, open: true)
+        EdgeMetrics.feedUp.record(cache.isAvailable ? 1 : 0)
         connected()
-        logger.info("following the upstream's revocation feed")
+        logger.info("following the upstream's revocation feed", metadata: ["host": "\(host ?? "(upstream)")"])
         var pending: [UInt8] = []
         var event = "message"
         for try await chunk in response.body {

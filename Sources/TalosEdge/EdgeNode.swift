@@ -46,7 +46,10 @@ public enum EdgeNode {
         logger: Logger
     ) -> [any Service] {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let cache = EdgeCache(maxBytes: options.cacheMaxBytes, crypto: crypto)
+        // One feed per tenant host served (with multi-tenancy upstream, each host's tenant has its own feed); without
+        // an allowlist, the upstream's own tenant.
+        let feedHosts: [String?] = options.allowedHosts.isEmpty ? [nil] : options.allowedHosts
+        let cache = EdgeCache(maxBytes: options.cacheMaxBytes, crypto: crypto, feeds: feedHosts.count)
         let responder = EdgeResponder(options: options, client: client, cache: cache, logger: logger)
         let proxy = Application(
             responder: responder,
@@ -58,12 +61,10 @@ public enum EdgeNode {
             configuration: .init(address: .hostname(options.metricsHost, port: options.metricsPort), serverName: nil),
             logger: logger
         )
-        return [
-            ClientLifetime(client: client),
-            EdgeFeedFollower(options: options, client: client, cache: cache, logger: logger),
-            metricsListener,
-            proxy,
-        ]
+        let followers: [any Service] = feedHosts.map {
+            EdgeFeedFollower(options: options, client: client, cache: cache, host: $0, logger: logger)
+        }
+        return [ClientLifetime(client: client)] + followers + [metricsListener, proxy]
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
 @Suite struct EdgeCacheTests {
     static func cache(maxBytes: Int = 1 << 20) throws -> EdgeCache {
         let cache = EdgeCache(maxBytes: maxBytes, crypto: try OpenSSLCrypto())
-        cache.setAvailable(true)
+        cache.feed("", open: true)
         return cache
     }
 
@@ -56,15 +56,28 @@ import Testing
         let cache = try Self.cache()
         let key = cache.key(host: "h", adminKey: "", credential: "secret")
         Self.put(cache, key, keyID: "k")
-        cache.setAvailable(false)
+        cache.feed("", open: false)
         #expect(cache.get(key) == nil)
         Self.put(cache, key, keyID: "k")
-        cache.setAvailable(true)
+        cache.feed("", open: true)
         #expect(cache.get(key) == nil)  // emptied when the feed came back: revocations may have been missed
         let ticket = cache.ticket()
         cache.clear()  // a reset
         Self.put(cache, key, keyID: "k", ticket: ticket)
         #expect(cache.get(key) == nil)
+    }
+
+    @Test func usableOnlyWhileEveryTenantsFeedIsOpen() throws {
+        let cache = EdgeCache(maxBytes: 1 << 20, crypto: try OpenSSLCrypto(), feeds: 2)
+        let key = cache.key(host: "a.example", adminKey: "", credential: "secret")
+        cache.feed("a.example", open: true)
+        #expect(!cache.isAvailable)
+        cache.feed("b.example", open: true)
+        #expect(cache.isAvailable)
+        Self.put(cache, key, keyID: "k")
+        #expect(cache.get(key) != nil)
+        cache.feed("b.example", open: false)
+        #expect(!cache.isAvailable && cache.get(key) == nil)
     }
 
     @Test func expiryAndTheByteBudget() throws {

@@ -9,12 +9,6 @@ import TalosHost
 import TalosPlugins
 import UnixSignals
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `talos proxy --upstream URL`: the edge node (docs/edge.md).
 struct Proxy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,7 +64,7 @@ struct Proxy: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         options.trustForwardedHost = trustXForwardedHost
         if let adminKeyFile {
-            guard let text = Self.read(adminKeyFile) else {
+            guard let text = readWholeFile(adminKeyFile).map({ String(decoding: $0, as: UTF8.self) }) else {
                 throw CommandFailure.failed("Error: --admin-key-file: cannot read \(adminKeyFile)")
             }
             options.adminKey = text.trimmingSpaces
@@ -105,19 +99,6 @@ struct Proxy: AsyncParsableCommand {
         else { return nil }
         let host = String(text[..<colon]).trimmingCharacters(in: "[]")
         return (host.isEmpty ? "0.0.0.0" : host, port)
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

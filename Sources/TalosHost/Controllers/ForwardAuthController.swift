@@ -73,11 +73,7 @@ struct ForwardAuthController: APIController {
     /// `X-API-Key` first: with admin authentication on, `Authorization` may carry the gateway's admin key.
     static func credential(_ request: Request) -> String? {
         if let key = request.headers[apiKeyHeader]?.trimmingSpaces, !key.isEmpty { return key }
-        guard let authorization = request.headers[.authorization] else { return nil }
-        let parts = authorization.trimmingSpaces.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = String(parts[1]).trimmingSpaces
-        return token.isEmpty ? nil : token
+        return AdminAuthMiddleware.bearerToken(request)
     }
 
     static func unauthenticated(_ error: TalosError) -> RoutingFailure {

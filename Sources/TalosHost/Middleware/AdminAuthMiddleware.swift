@@ -81,9 +81,14 @@ struct AdminAuthMiddleware: RouterMiddleware {
         return RoutingFailure(error: TalosError(reason, message), httpOverride: nil, headers: Self.challenge)
     }
 
-    /// `Talos-Admin-Key`, else the token of `Authorization: Bearer` (scheme case-insensitive); `nil` when neither.
+    /// `Talos-Admin-Key`, else the token of `Authorization: Bearer`; `nil` when neither.
     static func credential(_ request: Request) -> String? {
         if let key = request.headers[adminKeyHeader]?.trimmingSpaces, !key.isEmpty { return key }
+        return bearerToken(request)
+    }
+
+    /// The token of `Authorization: Bearer <token>` (scheme case-insensitive); `nil` without one.
+    static func bearerToken(_ request: Request) -> String? {
         guard let authorization = request.headers[.authorization] else { return nil }
         let parts = authorization.trimmingSpaces.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
