@@ -138,6 +138,7 @@ fi
 # - Usage: start_time must be before end_time and the range at most 745 buckets of the granularity, rules between
 #   parameters, so positive_data_acceptance also accepts 400 there.
 # - Forward auth answers 401/403/429 for credentials (the check's whole purpose): a generated X-API-Key is not a key.
+#   Its repeated `scope` makes long URLs: a request whose head is over the server's limit is rejected with 431.
 # - expected_audiences entries are limited to 256 bytes of UTF-8 (spec 15.6), which JSON Schema cannot count (its
 #   maxLength counts characters), so valid entries are drawn from a dictionary of realistic audiences; list sizes
 #   and invalid entries are still generated.
@@ -172,6 +173,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 [[operations]]
 include-operation-id = ["authorizeApiKeyGet", "authorizeApiKeyHead", "authorizeApiKeyPost", "authorizeApiKeyPut", "authorizeApiKeyPatch", "authorizeApiKeyDelete", "authorizeApiKeyOptions"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "429"]
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "431", "5xx"]
 
 [[operations]]
 include-operation-id = ["getApiKeyUsage", "getActorUsage"]

@@ -113,7 +113,9 @@ struct EdgeResponder: HTTPResponder {
         if body.readableBytes > 0 { outgoing.body = .bytes(body) }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(outgoing, timeout: .seconds(30))
+            // A revocation feed streamed through the edge stays open; everything else completes within 30 s.
+            let feed = request.uri.path.hasSuffix("/revocations:watch")
+            response = try await client.execute(outgoing, timeout: feed ? .hours(24) : .seconds(30))
         } catch {
             EdgeMetrics.upstreamErrors.increment()
             logger.warning("upstream unreachable", metadata: ["error": "\(error)"])

@@ -30,10 +30,18 @@ struct ForwardAuthController: APIController {
     }
 
     func authorize(_ request: APIRequest) async throws -> APIReply {
+        // The gateway's configuration first: a bad one is 400, whoever the caller is.
+        let scopes = request.queryAll("scope")
+        guard scopes.allSatisfy({ $0.unicodeScalars.count <= 256 }) else {
+            throw TalosError.validation("scope", "each value must be at most 256 characters")
+        }
+        let rateLimitedStatus = try request.single("rate_limited_status")
+        guard rateLimitedStatus == nil || ["403", "429"].contains(rateLimitedStatus) else {
+            throw TalosError.validation("rate_limited_status", "value must be one of 403, 429")
+        }
         guard let credential = Self.credential(request.request) else {
             throw Self.unauthenticated(TalosError(.credentialMissing, "an API key is required"))
         }
-        let scopes = request.queryAll("scope")
         let result = try await verifier.verify(
             VerificationItem(credential: credential),
             context: request.verificationContext
@@ -43,7 +51,7 @@ struct ForwardAuthController: APIController {
         guard let verified = result.credential, result.isValid else {
             if result.errorCode == VerificationErrorCode.rateLimited {
                 // nginx turns every status but 2xx, 401 and 403 into 500: it may ask for 403 instead of 429.
-                let status: HTTPResponse.Status? = request.query("rate_limited_status") == "403" ? .forbidden : nil
+                let status: HTTPResponse.Status? = rateLimitedStatus == "403" ? .forbidden : nil
                 throw RoutingFailure(
                     error: TalosError(.rateLimited, "rate limit exceeded"),
                     httpOverride: status,
@@ -53,8 +61,9 @@ struct ForwardAuthController: APIController {
             throw Self.unauthenticated(TalosError(.credentialInvalid, "the API key is not valid"))
         }
         if let missing = scopes.first(where: { !verified.scopes.contains($0) }) {
-            headers[.wwwAuthenticate] =
-                "Bearer error=\"insufficient_scope\", scope=\"\(scopes.joined(separator: " "))\""
+            // RFC 6750's scope attribute: a quoted string, so quotes and backslashes are escaped.
+            let quoted = scopes.joined(separator: " ").replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            headers[.wwwAuthenticate] = "Bearer error=\"insufficient_scope\", scope=\"\(quoted)\""
             throw RoutingFailure(
                 error: TalosError(.scopeRequired, "the API key lacks a required scope", metadata: [("scope", missing)]),
                 httpOverride: nil,
