@@ -62,7 +62,8 @@ BODY_KINDS = {
     "batchVerifyApiKeys": ("batch_verify", SIXTEEN), "selfRevokeApiKey": ("self_revoke", ONE),
     "deriveToken": ("derive", ONE), "getAdminDerivedKeysJwks": (None, ONE), "getDerivedKeysJwks": (None, ONE),
     "createAdminKey": ("admin_key", ONE), "listAdminKeys": ("list", ONE), "getAdminKey": (None, ONE),
-    "revokeAdminKey": (None, ONE),
+    "revokeAdminKey": (None, ONE), "getApiKeyUsage": (None, ONE), "getActorUsage": (None, ONE),
+    **{f"authorizeApiKey{method}": (None, ONE) for method in ("Get", "Head", "Post", "Put", "Patch", "Delete", "Options")},
 }
 # Probed with wrong methods and bad variants only: the document itself, and the event stream (a GET never ends).
 EXTRA_OPERATIONS = {"getOpenApiDocument", "watchRevocations"}
@@ -111,6 +112,8 @@ REASONS.update({
     "HOST_NOT_ALLOWED": (421, "INVALID_ARGUMENT"),
     "ADMIN_KEY_REQUIRED": (401, "UNAUTHENTICATED"), "ADMIN_KEY_INVALID": (401, "UNAUTHENTICATED"),
     "ADMIN_PERMISSION_REQUIRED": (403, "PERMISSION_DENIED"),
+    "CREDENTIAL_MISSING": (401, "UNAUTHENTICATED"), "CREDENTIAL_INVALID": (401, "UNAUTHENTICATED"),
+    "SCOPE_REQUIRED": (403, "PERMISSION_DENIED"),
     "API_KEY_NOT_FOUND": (404, "NOT_FOUND"), "NETWORK_NOT_FOUND": (404, "NOT_FOUND"), "NOT_FOUND": (404, "NOT_FOUND"),
     "API_KEY_ALREADY_EXISTS": (409, "ALREADY_EXISTS"), "API_KEY_ALREADY_REVOKED": (409, "FAILED_PRECONDITION"),
     "API_KEY_NOT_ACTIVE": (409, "FAILED_PRECONDITION"), "IMPORT_FORMAT_CONFLICT": (409, "FAILED_PRECONDITION"),

@@ -174,8 +174,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = nil
     }
 
-    /// Answers with the error envelope and closes the connection; inbound data after this is dropped.
-    func reject(context: ChannelHandlerContext, status: HTTPResponse.Status, error: TalosError) {
+    /// Answers with the error envelope (only its head to a HEAD request, RFC 9110 §9.3.2) and closes the connection;
+    /// inbound data after this is dropped.
+    func reject(
+        context: ChannelHandlerContext,
+        status: HTTPResponse.Status,
+        error: TalosError,
+        head isHead: Bool = false
+    ) {
         guard !finished else { return }
         finished = true
         deadline?.cancel()
@@ -188,7 +194,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         head += "Cache-Control: no-store\r\n\r\n"
         var buffer = context.channel.allocator.buffer(capacity: head.utf8.count + bytes.count)
         buffer.writeString(head)
-        buffer.writeBytes(bytes)
+        if !isHead { buffer.writeBytes(bytes) }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
@@ -217,7 +223,7 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether a response has started and not ended.
     private var responding = false
     /// A rejection waiting for the unanswered requests before it.
-    private var deferred: (status: HTTPResponse.Status, error: TalosError)?
+    private var deferred: (status: HTTPResponse.Status, error: TalosError, head: Bool)?
     /// Parts of requests beyond `maxPipelined`, in order, waiting for answers to the earlier ones.
     private var held = CircularBuffer<HTTPServerRequestPart>()
     /// Whether a `read()` was withheld while parts were held.
@@ -249,7 +255,7 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
         switch part {
         case .head(var head):
             if let refusal = Self.refusal(of: &head) {
-                refuse(context: context, status: refusal.status, error: refusal.error)
+                refuse(context: context, status: refusal.status, error: refusal.error, head: head.method == .HEAD)
                 return
             }
             unanswered += 1
@@ -320,7 +326,7 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .end = part else { return }
         if unanswered == 0, let deferred {
             self.deferred = nil
-            reject(context: context, status: deferred.status, error: deferred.error)
+            reject(context: context, status: deferred.status, error: deferred.error, head: deferred.head)
         } else {
             release(context: context)
         }
@@ -365,13 +371,13 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
         while let last = held.last, !Self.isEnd(last) { held.removeLast() }
         if !held.isEmpty {
             refused = true
-            deferred = rejection
+            deferred = (rejection.status, rejection.error, false)
         } else if readingRequest, responding {
             // The broken request's own response has started: nothing more can be written in order.
             context.close(promise: nil)
         } else if unanswered > (readingRequest ? 1 : 0) {
             refused = true
-            deferred = rejection
+            deferred = (rejection.status, rejection.error, false)
         } else {
             reject(context: context, status: rejection.status, error: rejection.error)
         }
@@ -382,21 +388,26 @@ final class RequestObserver: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Refuses the request whose head just arrived: now when nothing is unanswered, else after the earlier answers.
-    private func refuse(context: ChannelHandlerContext, status: HTTPResponse.Status, error: TalosError) {
+    private func refuse(context: ChannelHandlerContext, status: HTTPResponse.Status, error: TalosError, head: Bool) {
         refused = true
         held.removeAll()
         if unanswered == 0 {
-            reject(context: context, status: status, error: error)
+            reject(context: context, status: status, error: error, head: head)
         } else {
-            deferred = (status, error)
+            deferred = (status, error, head)
         }
     }
 
-    private func reject(context: ChannelHandlerContext, status: HTTPResponse.Status, error: TalosError) {
+    private func reject(
+        context: ChannelHandlerContext,
+        status: HTTPResponse.Status,
+        error: TalosError,
+        head: Bool = false
+    ) {
         guard let guardContext = try? context.pipeline.syncOperations.context(handler: connection) else {
             context.close(promise: nil)
             return
         }
-        connection.reject(context: guardContext, status: status, error: error)
+        connection.reject(context: guardContext, status: status, error: error, head: head)
     }
 }
