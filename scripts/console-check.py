@@ -170,7 +170,8 @@ try:
     button("Confirm revocation").click()
     wait_text(".badge", "Revoked")
     check("revoked in the page, refused over the API", verify(AUTH, rotated).get("error_code") == "VERIFICATION_ERROR_REVOKED")
-    detail = driver.find_element(By.CSS_SELECTOR, "dl.facts").text
+    detail = WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "dl.facts").text)
     check("the detail shows the revocation reason and its note", "privilege withdrawn" in detail and "partner contract ended" in detail, detail)
 
     # --- Edit name, scopes and metadata.
@@ -247,9 +248,10 @@ try:
     fill("Credential", played)
     button("Verify").click()
     wait_text("dl.facts", "Valid")
-    first = driver.find_element(By.CSS_SELECTOR, "dl.facts").text
+    first = WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "dl.facts").text)
     button("Verify").click()
-    WebDriverWait(driver, 10).until(lambda d: "HIT" in d.find_element(By.CSS_SELECTOR, "dl.facts").text)
+    wait_text("dl.facts", "HIT")
     check("the verify playground shows the result and the cache status (MISS, then HIT)", "MISS" in first and "Valid" in first, first)
     shot("verify")
     named("Derive", "a").click()
