@@ -73,8 +73,8 @@ struct EdgeResponder: HTTPResponder {
         let ticket = cache.ticket()
         var answer = try await forward(request, body: body, host: host, stream: false)
         answer.headers[Self.cacheHeader] = "MISS"
-        if answer.status == .ok, let stored = answer.bytes, let ttl = Self.ttl(of: stored, limit: options.cacheTTL),
-            let keyID = (try? JSONValue.parse(stored))?["key_id"]?.stringValue
+        if answer.status == .ok, let stored = answer.bytes,
+            let (keyID, ttl) = Self.cacheable(stored, limit: options.cacheTTL)
         {
             var headers = answer.headers
             headers[Self.requestID] = nil
@@ -152,15 +152,21 @@ struct EdgeResponder: HTTPResponder {
         return credential
     }
 
-    /// How long a valid answer may be reused: `limit`, or less when the key expires sooner; `nil` below one second
-    /// or for an invalid answer.
-    static func ttl(of body: [UInt8], limit: Duration, now: Timestamp = SystemWallClock().now()) -> Duration? {
-        guard let answer = try? JSONValue.parse(body), answer["is_valid"] == .bool(true) else { return nil }
+    /// The key id of a valid answer and how long it may be reused: `limit`, or less when the key expires sooner;
+    /// `nil` for an invalid answer or below one second (one parse of the answer).
+    static func cacheable(
+        _ body: [UInt8],
+        limit: Duration,
+        now: Timestamp = SystemWallClock().now()
+    ) -> (keyID: String, ttl: Duration)? {
+        guard let answer = try? JSONValue.parse(body), answer["is_valid"] == .bool(true),
+            let keyID = answer["key_id"]?.stringValue
+        else { return nil }
         var ttl = limit
         if let expiry = answer["expire_time"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) {
             ttl = min(ttl, .microseconds(expiry.microseconds - now.microseconds))
         }
-        return ttl >= .seconds(1) ? ttl : nil
+        return ttl >= .seconds(1) ? (keyID, ttl) : nil
     }
 
     private func ready() async -> Response {

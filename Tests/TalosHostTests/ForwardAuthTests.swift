@@ -71,6 +71,37 @@ import Testing
         }
     }
 
+    /// The IP allowlist applies with the client address the gateway forwards — not when trusted proxies are set and
+    /// the gateway is not one of them (spec §15.2): then the gateway's own address is the client.
+    @Test func theAllowlistUsesTheGatewaysForwardedAddress() async throws {
+        var config = testConfig()
+        config.clientIPSource = .xForwardedFor
+        config.trustedProxies = [CIDR("127.0.0.1/32")!]
+        let forwarded = HTTPField.Name("X-Forwarded-For")!
+        try await withAPI(config, live: true) { api in
+            let (_, secret) = try await api.issue([
+                "name": "k", "actor_id": "a", "ip_restriction": ["allowed_cidrs": ["203.0.113.0/24"]],
+            ])
+            let inside = try await api.send(.get, Self.path, headers: [Self.apiKey: secret, forwarded: "203.0.113.7"])
+            #expect(inside.status == 200)
+            let outside = try await api.send(
+                .get,
+                Self.path,
+                headers: [Self.apiKey: secret, forwarded: "198.51.100.1"]
+            )
+            #expect(outside.status == 401 && outside.reason == "CREDENTIAL_INVALID")
+        }
+        var untrusted = config
+        untrusted.trustedProxies = [CIDR("10.0.0.0/8")!]
+        try await withAPI(untrusted, live: true) { api in
+            let (_, secret) = try await api.issue([
+                "name": "k", "actor_id": "a", "ip_restriction": ["allowed_cidrs": ["203.0.113.0/24"]],
+            ])
+            let spoofed = try await api.send(.get, Self.path, headers: [Self.apiKey: secret, forwarded: "203.0.113.7"])
+            #expect(spoofed.status == 401)
+        }
+    }
+
     @Test func aBrowsersOriginDoesNotRefuseTheCheck() async throws {
         try await withAPI { api in
             let (_, secret) = try await api.issue()

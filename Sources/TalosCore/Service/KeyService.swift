@@ -316,18 +316,8 @@ public struct KeyService: Sendable {
                 throw TalosError.validation("description", "value must not contain NUL characters")
             }
         }
-        let resolvedKind: KeyKind
-        let keyID: String
-        if let kind {
-            resolvedKind = kind
-            keyID = try Self.normalizedID(rawID, kind: kind)
-        } else if let uuid = UUIDText.normalized(rawID) {
-            (resolvedKind, keyID) = (.issued, uuid)
-        } else if Hex.isHex(rawID, length: 64) {
-            (resolvedKind, keyID) = (.imported, rawID.lowercased())
-        } else {
-            throw TalosError(.apiKeyNotFound, "API key not found", metadata: [("key_id", rawID)])
-        }
+        let (resolvedKind, keyID) =
+            if let kind { (kind, try Self.normalizedID(rawID, kind: kind)) } else { try Self.apiKeyID(rawID) }
         let now = clock.now()
         let revoked = try await withStorage {
             try await storage.modify(kind: resolvedKind, nid: nid, keyID: keyID) { key in
@@ -422,6 +412,14 @@ public struct KeyService: Sendable {
             .ttlExceedsMaximum,
             "ttl exceeds the configured maximum of \(DurationText.formatGo(maxTTL.wholeNanoseconds))"
         )
+    }
+
+    /// The kind an API key id names by its shape (UUID → issued, 64 hex → imported) and the id normalized.
+    /// - Throws: 404 `API_KEY_NOT_FOUND` for any other shape (an id of no API key, spec §14.4).
+    static func apiKeyID(_ rawID: String) throws(TalosError) -> (KeyKind, String) {
+        if let uuid = UUIDText.normalized(rawID) { return (.issued, uuid) }
+        if Hex.isHex(rawID, length: 64) { return (.imported, rawID.lowercased()) }
+        throw TalosError(.apiKeyNotFound, "API key not found", metadata: [("key_id", rawID)])
     }
 
     static func normalizedID(_ keyID: String, kind: KeyKind) throws(TalosError) -> String {

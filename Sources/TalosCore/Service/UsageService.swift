@@ -63,15 +63,7 @@ public struct UsageService: Sendable {
     /// included), 400 for a bad range or granularity, 503/504 when the database fails.
     public func keyUsage(keyID rawID: String, nid: String, request: UsageRequest) async throws -> UsageReport {
         let range = try Self.range(request, now: service.clock.now())
-        let kind: KeyKind
-        let keyID: String
-        if let uuid = UUIDText.normalized(rawID) {
-            (kind, keyID) = (.issued, uuid)
-        } else if Hex.isHex(rawID, length: 64) {
-            (kind, keyID) = (.imported, rawID.lowercased())
-        } else {
-            throw TalosError(.apiKeyNotFound, "API key not found", metadata: [("key_id", rawID)])
-        }
+        let (kind, keyID) = try KeyService.apiKeyID(rawID)
         let storage = service.storage
         guard try await service.withStorage({ try await storage.fetch(kind: kind, nid: nid, keyID: keyID) }) != nil
         else { throw KeyService.notFound(kind: kind, keyID: keyID) }

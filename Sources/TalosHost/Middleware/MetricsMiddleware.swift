@@ -20,30 +20,35 @@ struct MetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
         let route = context.routeTemplate
-        let labels = RequestLabels(method: request.method, route: route, code: response.status.code)
-        Self.requests[labels].increment()
+        // One lookup per request for every family of this (method, route, code): ours and Ory's, whose dashboards read
+        // `http_*`; the sizes are the bodies' declared lengths.
+        let families = Self.families[RequestLabels(method: request.method, route: route, code: response.status.code)]
+        families.requests.increment()
+        families.oryRequests.increment()
+        families.requestSizes.record(request.headers[.contentLength].flatMap { Int($0) } ?? 0)
+        families.responseSizes.record(response.body.contentLength ?? 0)
         Self.durations[RouteLabels(method: request.method, route: route)].recordNanoseconds(elapsed.wholeNanoseconds)
-        // Ory's names beside ours (its dashboards read these); the sizes are the bodies' declared lengths.
-        let ory = Self.oryFamilies[labels]
-        ory.requests.increment()
-        ory.requestSizes.record(request.headers[.contentLength].flatMap { Int($0) } ?? 0)
-        ory.responseSizes.record(response.body.contentLength ?? 0)
         return response
     }
 
-    private struct OryFamilies: Sendable {
+    private struct Families: Sendable {
         let requests: Counter
+        let oryRequests: Counter
         let requestSizes: Recorder
         let responseSizes: Recorder
     }
 
     private static let inFlight = Meter(label: "http_requests_in_flight")
-    private static let oryFamilies = MetricHandles<RequestLabels, OryFamilies> { labels in
-        let dimensions = [("method", labels.method.rawValue), ("code", "\(labels.code)"), ("endpoint", labels.route)]
-        return OryFamilies(
-            requests: Counter(label: "http_requests_total", dimensions: dimensions),
-            requestSizes: Recorder(label: "http_request_size_bytes", dimensions: dimensions),
-            responseSizes: Recorder(label: "http_response_size_bytes", dimensions: dimensions)
+    private static let families = MetricHandles<RequestLabels, Families> { labels in
+        let ory = [("method", labels.method.rawValue), ("code", "\(labels.code)"), ("endpoint", labels.route)]
+        return Families(
+            requests: Counter(
+                label: "talos_http_requests_total",
+                dimensions: [("method", labels.method.rawValue), ("route", labels.route), ("code", "\(labels.code)")]
+            ),
+            oryRequests: Counter(label: "http_requests_total", dimensions: ory),
+            requestSizes: Recorder(label: "http_request_size_bytes", dimensions: ory),
+            responseSizes: Recorder(label: "http_response_size_bytes", dimensions: ory)
         )
     }
 
@@ -58,12 +63,6 @@ struct MetricsMiddleware: RouterMiddleware {
         let route: String
     }
 
-    private static let requests = MetricHandles<RequestLabels, Counter> { labels in
-        Counter(
-            label: "talos_http_requests_total",
-            dimensions: [("method", labels.method.rawValue), ("route", labels.route), ("code", "\(labels.code)")]
-        )
-    }
     private static let durations = MetricHandles<RouteLabels, Timer> { labels in
         Timer(
             label: "talos_http_request_duration_seconds",
